@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine (see README):
+#   make demo   create .venv, then train and convert the embedded digits project
+#   make test   create .venv, then lint and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROJECT ?= projects/digits
+
+.PHONY: setup demo test lint
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: setup
+	$(BIN)/bsf train $(PROJECT)
+	$(BIN)/bsf convert $(PROJECT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest

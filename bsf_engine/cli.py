@@ -1,0 +1,346 @@
+"""The `bsf` console script: thin commands over the engine.
+
+Data goes to stdout, progress and diagnostics to stderr. Exit codes: 0 ok,
+1 unexpected failure, 2 bad input (config, missing stage, refused overwrite),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError, Interrupted
+
+app = typer.Typer(
+    name="bsf",
+    help="BayesianSpikeFusion end to end: train, convert, simulate, fuse, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+STATE = {"debug": False}
+
+ProjectArg = Annotated[
+    str, typer.Argument(help="project folder, its project.toml, or a name under ./projects/")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="redo the stage even if its result exists, replacing it")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"bsf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of errors")] = False,
+) -> None:
+    STATE["debug"] = debug
+
+
+def guarded(func):
+    """Turn engine errors into one-line messages and exit codes (tracebacks with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BsfError as exc:
+            if STATE["debug"]:
+                raise
+            for line in exc.problems:
+                err.print(f"error: {line}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (KeyboardInterrupt, Interrupted) as exc:
+            message = str(exc) or "stopped"
+            err.print(
+                f"interrupted: {message}; finished work is kept, rerun to continue",
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            if STATE["debug"]:
+                raise
+            err.print(
+                f"error: unexpected {exc.__class__.__name__}: {exc} (rerun with --debug "
+                "for the traceback)",
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_FAILURE) from None
+
+    return wrapper
+
+
+def _open(project: str):
+    from .project import Project
+
+    return Project.open(project)
+
+
+@app.command()
+@guarded
+def new(
+    name: Annotated[str, typer.Argument(help="a name (created under ./projects/) or a path")],
+    dataset: Annotated[
+        str, typer.Option(help="digits, mnist, cifar10, cifar100, tiny-imagenet or imagefolder")
+    ] = "digits",
+    arch: Annotated[str | None, typer.Option(help="architecture (default: the dataset's)")] = None,
+    ic: Annotated[
+        list[int] | None, typer.Option(help="IC block index (repeat for several)")
+    ] = None,
+    root: Annotated[str | None, typer.Option(help="dataset root folder")] = None,
+) -> None:
+    """Write a new project folder with a commented project.toml."""
+    from .config import parse_config
+    from .config.template import PRESETS, render_template
+    from .config.validate import did_you_mean
+    from .models.archs import ARCHS
+    from .project import CONFIG_NAME
+
+    if dataset not in PRESETS:
+        raise BsfError(
+            f"--dataset {dataset}: unknown dataset{did_you_mean(dataset, PRESETS)} "
+            f"(choose one of {', '.join(PRESETS)})"
+        )
+    if arch is not None and arch not in ARCHS:
+        raise BsfError(
+            f"--arch {arch}: unknown architecture{did_you_mean(arch, ARCHS)} "
+            f"(choose one of {', '.join(ARCHS)})"
+        )
+    folder = Path(name) if ("/" in name or name.startswith(".")) else Path("projects") / name
+    target = folder / CONFIG_NAME
+    if target.exists():
+        raise BsfError(f"{target}: already exists; edit it, or choose another name")
+    ic_value: int | list[int] | None = None
+    if ic:
+        ic_value = ic[0] if len(ic) == 1 else list(ic)
+    text = render_template(dataset, arch, ic_value, root, name=folder.name)
+    config = parse_config(text)  # every problem is reported before anything is written
+    from . import atomic
+
+    atomic.write_text(target, text)
+    err.print(f"wrote {target}")
+    out.print(
+        f"{folder}  ({config.data.dataset}, {config.model.arch}, IC at block "
+        f"{', '.join(map(str, config.ics))})"
+    )
+    err.print(f"next: edit it, then `bsf validate {folder}` and `bsf train {folder}`")
+
+
+@app.command()
+@guarded
+def validate(project: ProjectArg) -> None:
+    """Check project.toml and that the dataset files can be found."""
+    from .data import check_dataset_files
+
+    p = _open(project)
+    check_dataset_files(p.config)
+    c = p.config
+    out.print(
+        f"ok: {p.folder} ({c.data.dataset}, {c.model.arch}, IC at block "
+        f"{', '.join(map(str, c.ics))})"
+    )
+
+
+def _artifact_status(p) -> dict[str, dict[str, Any]]:
+    status: dict[str, dict[str, Any]] = {}
+    for stage, path, json_path in (
+        ("train", p.ann_pt, p.ann_json),
+        ("convert", p.snn_pt, p.snn_json),
+    ):
+        if not json_path.is_file() or not path.is_file():
+            state = "missing"
+        elif p.is_current(json_path, stage):
+            state = "done"
+        else:
+            state = "stale"
+        entry: dict[str, Any] = {"state": state, "path": str(path)}
+        if state != "missing":
+            try:
+                meta = p.read_json(json_path)
+                entry["created"] = meta.get("stamp", {}).get("created")
+                if stage == "train":
+                    entry["final_test_accuracy"] = meta.get("final_test_accuracy")
+            except BsfError:
+                entry["state"] = "corrupt"
+        status[stage] = entry
+    return status
+
+
+@app.command()
+@guarded
+def info(
+    project: ProjectArg,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Parameters and MACs per block, IC taps, and which artifacts exist."""
+    from .data import dataset_shape
+    from .models.complexity import ic_mac_fraction, layer_costs
+    from .models.spec import ModelSpec
+
+    p = _open(project)
+    c = p.config
+    channels, size, classes = dataset_shape(c)
+    spec = ModelSpec(
+        c.model.arch, channels, size, classes, tuple(c.ics), c.model.width, c.model.batchnorm
+    )
+    rows = layer_costs(spec)
+    feature_total = sum(r.macs for r in rows if r.kind != "head")
+    artifacts = _artifact_status(p)
+    if as_json:
+        payload = {
+            "project": p.name,
+            "folder": str(p.folder),
+            "dataset": c.data.dataset,
+            "spec": spec.to_dict(),
+            "layers": [
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "out_shape": list(r.out_shape),
+                    "params": r.params,
+                    "macs": r.macs,
+                }
+                for r in rows
+            ],
+            "ic_mac_fraction": {f"ic{i}": ic_mac_fraction(spec, i) for i in spec.ics},
+            "artifacts": artifacts,
+        }
+        out.print_json(json.dumps(payload))
+        return
+    taps = {i: f"ic{i}" for i in spec.ics}
+    table = Table(
+        title=f"{p.name}: {c.model.arch} (width {c.model.width:g}) on "
+        f"{c.data.dataset} {channels}×{size}×{size}, {classes} classes",
+        title_justify="left",
+    )
+    for col, justify in (
+        ("layer", "left"),
+        ("kind", "left"),
+        ("output", "left"),
+        ("params", "right"),
+        ("MACs", "right"),
+        ("cum. MACs", "right"),
+        ("tap", "left"),
+    ):
+        table.add_column(col, justify=justify)
+    cumulative = 0
+    for r in rows:
+        shape = "×".join(map(str, r.out_shape))
+        tap = ""
+        if r.kind != "head":
+            cumulative += r.macs
+            index = int(r.name.split()[-1]) if r.name.startswith("block") else None
+            tap = f"→ {taps[index]}" if index in taps else ""
+            cum = f"{100 * cumulative / feature_total:.1f}%"
+        else:
+            cum = ""
+        table.add_row(r.name, r.kind, shape, f"{r.params:,}", f"{r.macs:,}", cum, tap)
+    table.add_row(
+        "total",
+        "",
+        "",
+        f"{sum(r.params for r in rows):,}",
+        f"{sum(r.macs for r in rows):,}",
+        "",
+        "",
+        style="bold",
+    )
+    out.print(table)
+    for ic in spec.ics:
+        out.print(
+            f"IC at block {ic}: {100 * ic_mac_fraction(spec, ic):.1f}% of feature MACs "
+            "(the default IC loss-weight goal)"
+        )
+    for stage, entry in artifacts.items():
+        extra = ""
+        if entry.get("final_test_accuracy") is not None:
+            extra = f", final-head test accuracy {100 * entry['final_test_accuracy']:.2f}%"
+        out.print(f"{stage}: {entry['state']} ({entry['path']}{extra})")
+
+
+@app.command()
+@guarded
+def train(project: ProjectArg, force: ForceOpt = False) -> None:
+    """Train the ANN with its IC heads; resumes an interrupted run from its last epoch."""
+    from . import train as train_stage
+    from .console import RichEvents, accuracy_table
+
+    p = _open(project)
+    with RichEvents(err) as events:
+        result = train_stage.run(p, events, force=force)
+    acc = result["accuracy"]
+    out.print(
+        accuracy_table(
+            f"{p.name}: ANN accuracy ({result['epochs']} epochs, "
+            f"{result['train_seconds']:.1f} s on {result['device']})",
+            {"val (tune split)": acc["val"], "test": acc["test"]},
+        )
+    )
+    out.print(f"wrote {p.ann_pt}, {p.ann_json}, {p.split_json}")
+
+
+@app.command()
+@guarded
+def convert(project: ProjectArg, force: ForceOpt = False) -> None:
+    """Fold BatchNorm and normalise weights by activation percentiles into snn.pt."""
+    from . import convert as convert_stage
+    from .console import RichEvents, accuracy_table
+
+    p = _open(project)
+    with RichEvents(err) as events:
+        result = convert_stage.run(p, events, force=force)
+    scales = Table(
+        title=f"per-layer scale λ ({result['percentile']:g}th percentile of "
+        f"{result['calibration']['samples']} {result['calibration']['split']} "
+        "images)",
+        title_justify="left",
+    )
+    scales.add_column("layer")
+    scales.add_column("λ", justify="right")
+    for name, value in result["scales"].items():
+        scales.add_row(name, f"{value:.4f}")
+    out.print(scales)
+    out.print(accuracy_table(f"{p.name}: accuracy on the tune split", result["accuracy"]))
+    out.print(
+        f"normalised logits × λ match the original within "
+        f"{result['max_relative_logit_error']:.1e} (relative)"
+    )
+    out.print(f"wrote {p.snn_pt}, {p.snn_json}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # outside any command body (e.g. while importing)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

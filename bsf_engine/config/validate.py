@@ -1,0 +1,252 @@
+"""Turn the text of a project.toml into typed sections, collecting every problem.
+
+Each problem is one line that names the key path and says what would fix it,
+e.g. `[model] ic = 20: vgg11 has 8 blocks (0-7)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import sys
+import types
+import typing
+from dataclasses import fields
+from typing import Any, Union
+
+from ..data.catalog import DATASETS
+from ..models.archs import ARCHS
+from .schema import SECTIONS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def toml_repr(value: Any) -> str:
+    """A value as it would be written in TOML (for messages)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_repr(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{...}"
+    return repr(value)
+
+
+def did_you_mean(word: str, options: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _describe(tp: Any) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    if tp in names:
+        return names[tp]
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return "a list of " + {int: "integers", str: "strings", float: "numbers"}[item]
+    if origin in (Union, types.UnionType):
+        arms = [arm for arm in typing.get_args(tp) if arm is not type(None)]
+        return " or ".join(_describe(arm) for arm in arms)
+    return str(tp)
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
+    """(ok, converted value) for a TOML value against a schema annotation."""
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if tp is str:
+        return isinstance(value, str), value
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            return False, value
+        converted = []
+        for item in value:
+            ok, item = _coerce(item, item_tp)
+            if not ok:
+                return False, value
+            converted.append(item)
+        return True, converted
+    if origin in (Union, types.UnionType):
+        for arm in typing.get_args(tp):
+            if arm is type(None):
+                continue
+            ok, converted = _coerce(value, arm)
+            if ok:
+                return True, converted
+        return False, value
+    raise TypeError(f"unsupported schema type {tp!r}")
+
+
+def parse_toml(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"not valid TOML: {exc}"]
+
+
+def build_sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Typed section objects (defaults filled) and the schema-level problems."""
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in SECTIONS:
+            hint = did_you_mean(name, SECTIONS)
+            hint = hint.replace("'", "[", 1).replace("'", "]", 1) if hint else ""
+            problems.append(
+                f"[{name}]: unknown section{hint or '; sections are ' + ', '.join(SECTIONS)}"
+            )
+        elif not isinstance(value, dict):
+            problems.append(f"{name} = {toml_repr(value)}: expected a [{name}] table")
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            table = {}
+        hints = typing.get_type_hints(cls)
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            where = f"[{name}] {key}"
+            if key not in known:
+                if isinstance(value, dict):
+                    problems.append(f"[{name}.{key}]: unknown table{did_you_mean(key, known)}")
+                    continue
+                hint = did_you_mean(key, known)
+                problems.append(
+                    f"{where}: unknown key{hint or '; known keys are ' + ', '.join(known)}"
+                )
+                continue
+            ok, converted = _coerce(value, hints[key])
+            if not ok:
+                problems.append(f"{where} = {toml_repr(value)}: expected {_describe(hints[key])}")
+                continue
+            meta = known[key].metadata
+            choices = meta.get("choices")
+            if choices and converted not in choices:
+                hint = did_you_mean(str(converted), choices)
+                problems.append(
+                    f"{where} = {toml_repr(value)}: unknown {key}{hint or ''} "
+                    f"(choose one of {', '.join(choices)})"
+                )
+                continue
+            check = meta.get("check")
+            if check is not None and converted is not None:
+                items = converted if isinstance(converted, list) else [converted]
+                bad = next((msg for msg in map(check, items) if msg), None)
+                if bad:
+                    problems.append(f"{where} = {toml_repr(value)}: {bad}")
+                    continue
+            values[key] = converted
+        sections[name] = cls(**values)
+    return sections, problems
+
+
+def cross_check(sections: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """Problems that involve more than one key (needs typed, schema-valid sections)."""
+    problems: list[str] = []
+    data, model, train = sections["data"], sections["model"], sections["train"]
+    sim, fusion = sections["simulate"], sections["fusion"]
+    dataset = DATASETS[data.dataset]
+    arch = ARCHS[model.arch]
+
+    if model.ic is not None:
+        ics = model.ic if isinstance(model.ic, list) else [model.ic]
+        shown = toml_repr(model.ic)
+        last = arch.num_blocks - 1
+        if not ics:
+            problems.append(f"[model] ic = []: give at least one block index (0-{last})")
+        for ic in ics:
+            if not 0 <= ic <= last:
+                problems.append(
+                    f"[model] ic = {shown}: {arch.name} has {arch.num_blocks} blocks (0-{last})"
+                )
+                break
+        if len(set(ics)) != len(ics):
+            problems.append(f"[model] ic = {shown}: each block index may appear once")
+
+    if train.milestones is not None:
+        ms = train.milestones
+        for m in ms:
+            if not 0 < m < train.epochs:
+                problems.append(
+                    f"[train] milestones = {toml_repr(ms)}: {m} is not between 1 and "
+                    f"epochs - 1 = {train.epochs - 1}"
+                )
+                break
+        if any(b <= a for a, b in itertools.pairwise(ms)):
+            problems.append(f"[train] milestones = {toml_repr(ms)}: must be increasing")
+
+    if dataset.needs_root and not data.root:
+        problems.append(
+            f"[data] root: {dataset.name} needs the folder holding {dataset.root_hint}; "
+            'set root = "/path/to/datasets"'
+        )
+    if data.download and dataset.name not in ("mnist", "cifar10", "cifar100"):
+        problems.append(
+            f"[data] download = true: only mnist, cifar10 and cifar100 can be downloaded; "
+            f"put {dataset.name} under root yourself"
+        )
+    if data.image_size is not None and dataset.image_size is not None:
+        problems.append(
+            f"[data] image_size = {data.image_size}: only imagefolder images are resized; "
+            f"{dataset.name} images are {dataset.image_size}×{dataset.image_size} (remove the key)"
+        )
+    if data.test_size is not None and dataset.has_test:
+        problems.append(
+            f"[data] test_size = {data.test_size}: {dataset.name} has its own test split "
+            "(remove the key)"
+        )
+    if dataset.train_size is not None:
+        pool = dataset.train_size
+        test = 0
+        if not dataset.has_test:
+            test = data.test_size if data.test_size is not None else round(0.2 * pool)
+            if test >= pool:
+                problems.append(
+                    f"[data] test_size = {test}: {dataset.name} has {pool} images; "
+                    "leave some for training"
+                )
+        if data.tune_size is not None and data.tune_size + test >= pool:
+            problems.append(
+                f"[data] tune_size = {data.tune_size}: {dataset.name} has {pool - test} "
+                "training images; leave some for training"
+            )
+
+    bad_splits = [s for s in sim.splits if s not in ("tune", "test")]
+    if bad_splits:
+        problems.append(
+            f"[simulate] splits = {toml_repr(sim.splits)}: {bad_splits[0]!r} is not a split "
+            "(use tune and/or test)"
+        )
+    elif not sim.splits or len(set(sim.splits)) != len(sim.splits):
+        problems.append(
+            f"[simulate] splits = {toml_repr(sim.splits)}: list tune and/or test, each once"
+        )
+
+    if fusion.alpha_max <= fusion.alpha_min:
+        problems.append(
+            f"[fusion] alpha_max = {fusion.alpha_max:g}: must be above alpha_min = "
+            f"{fusion.alpha_min:g}"
+        )
+    if fusion.knots is not None:
+        k = fusion.knots
+        if not k or k[0] != 0 or any(b <= a for a, b in itertools.pairwise(k)):
+            problems.append(f"[fusion] knots = {toml_repr(k)}: must start at 0 and increase")
+        elif k[-1] > sim.timesteps - 1:
+            problems.append(
+                f"[fusion] knots = {toml_repr(k)}: {k[-1]} is beyond the last timestep "
+                f"{sim.timesteps - 1} ([simulate] timesteps = {sim.timesteps})"
+            )
+    return problems

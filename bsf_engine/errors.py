@@ -1,0 +1,45 @@
+"""Errors a user can fix.
+
+A `BsfError` carries a message that is printed as one line (or one line per
+problem) without a traceback; the CLI exits with `exit_code`.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class BsfError(Exception):
+    """A problem with the user's input or environment, described so it can be fixed."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems else [message]
+
+
+class ConfigError(BsfError):
+    """project.toml is malformed or inconsistent; `problems` holds one line per issue."""
+
+
+class MissingArtifactError(BsfError):
+    """An earlier stage's output is missing or was made from a different config."""
+
+
+class DataError(BsfError):
+    """A dataset is missing, incomplete or in an unexpected format."""
+
+
+class ArtifactExistsError(BsfError):
+    """Refusing to overwrite something already computed."""
+
+
+class Interrupted(Exception):
+    """A stage was asked to stop (Ctrl-C, SIGTERM) and stopped at a safe boundary."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

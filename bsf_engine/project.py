@@ -1,0 +1,107 @@
+"""A project folder: its config and the paths and stamps of its artifacts (DESIGN §2)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import Config, load_config
+from .errors import BsfError, MissingArtifactError
+from .versioning import stamp
+
+CONFIG_NAME = "project.toml"
+
+# Which config sections decide each stage's result (an artifact is stale when
+# the hash of these changes).
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "train": ("data", "model", "train"),
+    "convert": ("data", "model", "train", "convert"),
+}
+
+
+def resolve_project_dir(arg: str | os.PathLike[str]) -> Path:
+    """A project given as its folder, its project.toml, or a name under ./projects/."""
+    path = Path(arg)
+    if path.is_file() and path.suffix == ".toml":
+        return path.parent
+    if (path / CONFIG_NAME).is_file():
+        return path
+    named = Path("projects") / path
+    if not path.is_absolute() and (named / CONFIG_NAME).is_file():
+        return named
+    if path.is_dir():
+        raise BsfError(f"{path}: no {CONFIG_NAME} here; create one with `bsf new {path}`")
+    raise BsfError(f"{path}: no such project folder; create one with `bsf new {path}`")
+
+
+class Project:
+    def __init__(self, folder: Path, config: Config) -> None:
+        self.folder = folder
+        self.config = config
+
+    @classmethod
+    def open(cls, arg: str | os.PathLike[str]) -> Project:
+        folder = resolve_project_dir(arg)
+        return cls(folder, load_config(folder / CONFIG_NAME))
+
+    @property
+    def name(self) -> str:
+        return self.config.project.name or self.folder.resolve().name
+
+    # artifacts -----------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.folder / CONFIG_NAME
+
+    @property
+    def ann_pt(self) -> Path:
+        return self.folder / "ann.pt"
+
+    @property
+    def ann_json(self) -> Path:
+        return self.folder / "ann.json"
+
+    @property
+    def split_json(self) -> Path:
+        return self.folder / "split.json"
+
+    @property
+    def train_checkpoint(self) -> Path:
+        return self.folder / "train.ckpt"
+
+    @property
+    def snn_pt(self) -> Path:
+        return self.folder / "snn.pt"
+
+    @property
+    def snn_json(self) -> Path:
+        return self.folder / "snn.json"
+
+    # stamps --------------------------------------------------------------
+    def stage_hash(self, stage: str) -> str:
+        return self.config.hash_of(*STAGE_SECTIONS[stage])
+
+    def stamp(self, stage: str) -> dict[str, str]:
+        return stamp(stage, self.stage_hash(stage))
+
+    def read_json(self, path: Path) -> dict[str, Any]:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MissingArtifactError(f"{path}: missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MissingArtifactError(
+                f"{path}: corrupt ({exc.__class__.__name__}); delete it and rerun its stage"
+            ) from None
+
+    def is_current(self, json_path: Path, stage: str) -> bool:
+        """The artifact exists and was made from the current config of its stage."""
+        if not json_path.is_file():
+            return False
+        try:
+            meta = self.read_json(json_path)
+        except MissingArtifactError:
+            return False
+        return meta.get("stamp", {}).get("config_hash") == self.stage_hash(stage)

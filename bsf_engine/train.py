@@ -1,0 +1,339 @@
+"""Stage `train`: multi-exit training with the Shallow-Deep Networks IC loss schedule.
+
+Loss = Σ_ic w_ic(epoch)·CE(IC) + CE(final), with w_ic growing linearly from
+`ic_weight_start` to the IC's goal (its share of the conv MACs by default).
+Every epoch ends with an atomic checkpoint (train.ckpt); a rerun resumes after
+the last finished epoch and, because each epoch's shuffling and augmentation
+come from a generator seeded by (seed, epoch), ends with the same weights as an
+uninterrupted run. Results: ann.pt (spec + weights), ann.json (accuracies per
+head on tune = validation, and test), split.json (the split indices).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import atomic
+from .data import Datasets, iterate_batches, load_datasets
+from .devices import resolve_device
+from .errors import ArtifactExistsError, Interrupted, MissingArtifactError
+from .evaluate import head_accuracies
+from .events import Events
+from .models.complexity import ic_mac_fraction
+from .models.net import MultiExitNet, build_model
+from .models.spec import ModelSpec
+from .project import Project
+
+
+def model_spec(project: Project, data: Datasets) -> ModelSpec:
+    cfg = project.config
+    return ModelSpec(
+        arch=cfg.model.arch,
+        in_channels=data.in_channels,
+        image_size=data.image_size,
+        num_classes=data.num_classes,
+        ics=tuple(cfg.ics),
+        width=cfg.model.width,
+        batchnorm=cfg.model.batchnorm,
+    )
+
+
+def ic_weights(project: Project, spec: ModelSpec, epoch: int) -> dict[str, float]:
+    """Loss weight of each IC head during `epoch` (0-based)."""
+    t = project.config.train
+    weights = {}
+    for ic in spec.ics:
+        goal = t.ic_weight_goal if t.ic_weight_goal is not None else ic_mac_fraction(spec, ic)
+        weights[f"ic{ic}"] = t.ic_weight_start + (epoch / t.epochs) * (goal - t.ic_weight_start)
+    return weights
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def _optimizer(project: Project, model: nn.Module):
+    t = project.config.train
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (no_decay if param.ndim <= 1 and "bn" in name else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": t.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0 if t.optimizer == "adamw" else t.weight_decay},
+    ]
+    if t.optimizer == "sgd":
+        opt = torch.optim.SGD(
+            groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov and t.momentum > 0
+        )
+    else:
+        opt = torch.optim.AdamW(groups, lr=t.lr)
+    if t.schedule == "multistep":
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=t.milestones, gamma=t.gamma)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs)
+    return opt, sched
+
+
+def _amp(device: torch.device, enabled: bool):
+    """(autocast context factory, GradScaler or None)."""
+    if device.type != "cuda" or not enabled:
+        return contextlib.nullcontext, None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
+
+
+def _load_checkpoint(project: Project, force: bool) -> dict[str, Any] | None:
+    path = project.train_checkpoint
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:
+        if force:
+            return None
+        raise MissingArtifactError(
+            f"{path}: unreadable checkpoint; delete it (or pass --force) to train from scratch"
+        ) from None
+    if state.get("config_hash") != project.stage_hash("train"):
+        if force:
+            return None
+        raise ArtifactExistsError(
+            f"{path}: an interrupted run with a different [data]/[model]/[train] config; "
+            "pass --force to discard it and train from scratch"
+        )
+    return state
+
+
+def _check_existing(project: Project, force: bool) -> dict[str, Any] | None:
+    """The current ann.json if training is already done; refuse to replace a different one."""
+    if force or not project.ann_json.is_file():
+        return None
+    if project.is_current(project.ann_json, "train") and project.ann_pt.is_file():
+        return project.read_json(project.ann_json)
+    raise ArtifactExistsError(
+        f"{project.ann_pt}: made from a different [data]/[model]/[train] config; "
+        "pass --force to retrain and replace it"
+    )
+
+
+def train_one_epoch(
+    model,
+    data: Datasets,
+    project: Project,
+    epoch: int,
+    optimizer,
+    device,
+    autocast,
+    scaler,
+    events: Events,
+) -> dict[str, float]:
+    cfg = project.config
+    weights = ic_weights(project, model.spec, epoch)
+    head_weights = [weights.get(name, 1.0) for name in model.head_names]
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    batches = -(-len(data.train) // cfg.data.batch_size)
+    total_loss = 0.0
+    seen = 0
+    correct = torch.zeros(len(head_weights))
+    batch_iter = iterate_batches(
+        data.train,
+        cfg.data.batch_size,
+        data.norm,
+        shuffle=True,
+        augment=data.augment,
+        generator=epoch_generator(cfg.train.seed, epoch),
+        device=device,
+        num_workers=cfg.data.num_workers,
+    )
+    for step, (x, y) in enumerate(batch_iter, 1):
+        with autocast():
+            outputs = model(x)
+            loss = sum(w * criterion(out.float(), y) for w, out in zip(head_weights, outputs))
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            for i, out in enumerate(outputs):
+                correct[i] += (out.argmax(1) == y).sum().item()
+        total_loss += loss.item() * len(y)
+        seen += len(y)
+        events.progress(
+            "batch", step, batches, "batch", loss=total_loss / seen, acc=correct[-1].item() / seen
+        )
+    result = {"loss": total_loss / seen}
+    for i, name in enumerate(model.head_names):
+        result[f"train_acc/{name}"] = correct[i].item() / seen
+    return result
+
+
+def run(project: Project, events: Events | None = None, *, force: bool = False) -> dict[str, Any]:
+    """Train (or resume training) the project's ANN; returns what ann.json holds."""
+    events = events or Events()
+    cfg = project.config
+    done = _check_existing(project, force)
+    if done is not None:
+        events.log(f"{project.ann_pt} is up to date (use --force to retrain)")
+        return done
+    device = resolve_device(cfg.train.device, "[train] device")
+    state = _load_checkpoint(project, force)
+    data = load_datasets(cfg)
+    spec = model_spec(project, data)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.train.seed)
+        model: MultiExitNet = build_model(spec)
+    model.to(device)
+    optimizer, scheduler = _optimizer(project, model)
+    autocast, scaler = _amp(device, cfg.train.amp)
+    history: list[dict[str, Any]] = []
+    start_epoch, elapsed = 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
+        events.log(f"resuming from {project.train_checkpoint.name} after epoch {start_epoch}")
+    epochs = cfg.train.epochs
+    eval_bs = cfg.data.eval_batch_size
+    events.progress("epoch", start_epoch, epochs, "epoch")
+    for epoch in range(start_epoch, epochs):
+        began = time.perf_counter()
+        row: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        row.update(
+            train_one_epoch(
+                model, data, project, epoch, optimizer, device, autocast, scaler, events
+            )
+        )
+        scheduler.step()
+        val = head_accuracies(model, data.tune, data.norm, eval_bs, device, cfg.data.num_workers)
+        row.update({f"val_acc/{name}": acc for name, acc in val.items()})
+        elapsed += time.perf_counter() - began
+        history.append(row)
+        checkpoint = {
+            "config_hash": project.stage_hash("train"),
+            "epoch": epoch + 1,
+            "elapsed": elapsed,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "history": history,
+        }
+        atomic.save_torch(project.train_checkpoint, checkpoint)
+        for key, value in row.items():
+            if key not in ("epoch",):
+                events.metric(key, value, epoch=epoch + 1)
+        events.progress("epoch", epoch + 1, epochs, "epoch", loss=row["loss"], val_acc=val["final"])
+        if epoch + 1 < epochs:
+            events.checkpoint()
+    return _finish(project, model, data, device, history, elapsed, events)
+
+
+def _finish(project, model, data, device, history, elapsed, events) -> dict[str, Any]:
+    cfg = project.config
+    eval_bs, workers = cfg.data.eval_batch_size, cfg.data.num_workers
+    val = head_accuracies(model, data.tune, data.norm, eval_bs, device, workers)
+    test = head_accuracies(model, data.test, data.norm, eval_bs, device, workers)
+    stamp = project.stamp("train")
+    spec = model.spec
+    summary: dict[str, Any] = {
+        "stamp": stamp,
+        "spec": spec.to_dict(),
+        "heads": list(spec.head_names),
+        "classes": data.classes,
+        "split": data.record(),
+        "normalisation": {"mean": list(data.norm.mean), "std": list(data.norm.std)},
+        "accuracy": {"val": val, "test": test},
+        "final_test_accuracy": test["final"],
+        "ic_weight_goal": {
+            f"ic{ic}": w
+            for ic, w in zip(spec.ics, ic_weights(project, spec, cfg.train.epochs).values())
+        },
+        "epochs": cfg.train.epochs,
+        "device": str(device),
+        "train_seconds": round(elapsed, 2),
+        "history": history,
+    }
+    split = {
+        "dataset": cfg.data.dataset,
+        "seed": data.plan.seed,
+        "digest": data.plan.digest(),
+        "indices": data.plan.indices(),
+    }
+    atomic.write_json(project.split_json, split)
+    buffer = io.BytesIO()
+    cpu_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(
+        {
+            "spec": spec.to_dict(),
+            "state_dict": cpu_state,
+            "stamp": stamp,
+            "heads": list(spec.head_names),
+        },
+        buffer,
+    )
+    atomic.write_bytes(project.ann_pt, buffer.getvalue())
+    atomic.write_json(project.ann_json, summary)
+    project.train_checkpoint.unlink(missing_ok=True)
+    for path, kind in (
+        (project.ann_pt, "ann"),
+        (project.ann_json, "ann-metrics"),
+        (project.split_json, "split"),
+    ):
+        events.artifact(str(path), kind)
+    for name in spec.head_names:
+        events.metric(f"test_acc/{name}", test[name])
+    return summary
+
+
+def load_ann(project: Project, device: torch.device | str = "cpu") -> tuple[MultiExitNet, dict]:
+    """The trained ANN (eval mode) and its ann.json; errors say to run `bsf train`."""
+    if not project.ann_pt.is_file() or not project.ann_json.is_file():
+        raise MissingArtifactError(
+            f"{project.ann_pt}: missing; run `bsf train {project.folder}` first"
+        )
+    if not project.is_current(project.ann_json, "train"):
+        raise MissingArtifactError(
+            f"{project.ann_pt}: made from a different [data]/[model]/[train] config; "
+            f"rerun `bsf train {project.folder} --force`"
+        )
+    meta = project.read_json(project.ann_json)
+    try:
+        saved = torch.load(project.ann_pt, map_location="cpu", weights_only=False)
+        spec = ModelSpec.from_dict(saved["spec"])
+        model = build_model(spec)
+        model.load_state_dict(saved["state_dict"])
+    except Exception as exc:
+        raise MissingArtifactError(
+            f"{project.ann_pt}: unreadable ({exc.__class__.__name__}); "
+            f"rerun `bsf train {project.folder} --force`"
+        ) from None
+    bad = [
+        k
+        for k, v in saved["state_dict"].items()
+        if v.is_floating_point() and not torch.isfinite(v).all()
+    ]
+    if bad:
+        raise MissingArtifactError(
+            f"{project.ann_pt}: NaN/inf in {bad[0]}; rerun `bsf train {project.folder} --force`"
+        )
+    return model.to(device).eval(), meta
+
+
+__all__ = ["Interrupted", "load_ann", "run"]

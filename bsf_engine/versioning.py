@@ -1,0 +1,35 @@
+"""What made an artifact: the config hash of its stage and the code version."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+from pathlib import Path
+
+from . import __version__
+
+
+@functools.cache
+def code_version() -> str:
+    """Package version plus a short hash of the engine's sources (changes with any edit)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def stamp(stage: str, config_hash: str) -> dict[str, str]:
+    return {
+        "stage": stage,
+        "config_hash": config_hash,
+        "bsf_version": __version__,
+        "code_version": code_version(),
+        "created": now_iso(),
+    }

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from bsf_engine.cli import app
+
+# Fast, deterministic CPU tests on the 2-core CI machine.
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+TINY_DIGITS = """
+[data]
+batch_size = 64
+eval_batch_size = 200
+
+[model]
+arch = "vggtiny"
+ic = 2
+width = 0.25
+
+[train]
+epochs = 3
+lr = 0.05
+
+[convert]
+calibration_samples = 100
+"""
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliResult:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def make_project(tmp_path: Path):
+    def make(text: str = TINY_DIGITS, name: str = "proj") -> Path:
+        folder = tmp_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "project.toml").write_text(text)
+        return folder
+
+    return make
