@@ -48,15 +48,20 @@ class RichEvents(Events):
         self.tasks: dict[str, TaskID] = {}
         self.done: dict[str, int] = {}
 
+        self.started = False
+
     def __enter__(self) -> RichEvents:
-        self.bars.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bars.stop()
+        if self.started:
+            self.bars.stop()
 
     def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
         text = "  ".join(f"{k}={_fmt(v)}" for k, v in info.items())
+        if not self.started:  # the live display starts with the first bar, not before
+            self.bars.start()
+            self.started = True
         if task not in self.tasks:
             self.tasks[task] = self.bars.add_task(LABELS.get(task, task), total=total, info=text)
         task_id = self.tasks[task]

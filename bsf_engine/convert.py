@@ -28,6 +28,7 @@ from .models.spec import ModelSpec
 from .percentile import StreamingPercentile
 from .project import Project
 from .train import load_ann
+from .versioning import file_digest
 
 
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,14 +127,23 @@ def normalise(folded: MultiExitNet, scales: dict[str, float]) -> MultiExitNet:
     return net.eval()
 
 
-def _check_existing(project: Project, force: bool) -> dict[str, Any] | None:
-    if force or not project.snn_json.is_file():
+def _up_to_date(project: Project, force: bool) -> dict[str, Any] | None:
+    if force or not project.snn_pt.is_file():
         return None
-    if project.is_current(project.snn_json, "convert") and project.snn_pt.is_file():
-        return project.read_json(project.snn_json)
-    raise ArtifactExistsError(
-        f"{project.snn_pt}: made from a different config; pass --force to reconvert and replace it"
-    )
+    if not project.is_current(project.snn_json, "convert") or not project.ann_pt.is_file():
+        return None
+    meta = project.read_json(project.snn_json)
+    if meta.get("inputs", {}).get("ann.pt") != file_digest(project.ann_pt):
+        return None  # the ANN was retrained since
+    return meta
+
+
+def _refuse_to_replace(project: Project, force: bool) -> None:
+    if not force and (project.snn_pt.is_file() or project.snn_json.is_file()):
+        raise ArtifactExistsError(
+            f"{project.snn_pt}: made from a different [convert] config or ANN; pass --force to "
+            "reconvert and replace it"
+        )
 
 
 @torch.no_grad()
@@ -153,12 +163,13 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     """Convert the trained ANN into snn.pt / snn.json; returns what snn.json holds."""
     events = events or Events()
     cfg = project.config
-    done = _check_existing(project, force)
+    done = _up_to_date(project, force)
     if done is not None:
         events.log(f"{project.snn_pt} is up to date (use --force to reconvert)")
         return done
     device = resolve_device(cfg.convert.device, "[convert] device")
     ann, ann_meta = load_ann(project, device)
+    _refuse_to_replace(project, force)
     data = load_datasets(cfg)
     if data.plan.digest() != ann_meta["split"]["digest"]:
         raise MissingArtifactError(
@@ -197,6 +208,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     stamp = project.stamp("convert")
     summary = {
         "stamp": stamp,
+        "inputs": {"ann.pt": file_digest(project.ann_pt)},
         "spec": snn.spec.to_dict(),
         "heads": list(snn.head_names),
         "percentile": cfg.convert.percentile,

@@ -33,3 +33,12 @@ def stamp(stage: str, config_hash: str) -> dict[str, str]:
         "code_version": code_version(),
         "created": now_iso(),
     }
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (how a stage records which inputs it was made from)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

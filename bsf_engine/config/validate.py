@@ -124,6 +124,9 @@ def build_sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                     problems.append(f"[{name}.{key}]: unknown table{did_you_mean(key, known)}")
                     continue
                 hint = did_you_mean(key, known)
+                home = [s for s, c in SECTIONS.items() if key in {f.name for f in fields(c)}]
+                if not hint and home:
+                    hint = f"; it belongs in [{home[0]}]"
                 problems.append(
                     f"{where}: unknown key{hint or '; known keys are ' + ', '.join(known)}"
                 )

@@ -61,6 +61,7 @@ CASES = [
         "[simulate] splits = [\"val\"]: 'val' is not a split (use tune and/or test)",
     ),
     ("data = 3", "data = 3: expected a [data] table"),
+    ("[convert]\nepochs = 3", "[convert] epochs: unknown key; it belongs in [train]"),
     (
         "[fusion]\nalpha_min = 5.0\nalpha_max = 2.0",
         "[fusion] alpha_max = 2: must be above alpha_min = 5",

@@ -1,0 +1,203 @@
+"""Every loader on tiny files in the real on-disk formats; splits are seeded and disjoint."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from bsf_engine.config import parse_config
+from bsf_engine.data import check_dataset_files, dataset_shape, iterate_batches, load_datasets
+from bsf_engine.errors import DataError
+from tests.fakedata import (
+    write_cifar,
+    write_imagefolder,
+    write_mnist,
+    write_tiny_imagenet,
+)
+
+
+def config_for(root, dataset: str, extra: str = ""):
+    return parse_config(f'[data]\ndataset = "{dataset}"\nroot = "{root}"\n{extra}')
+
+
+def pool_of(data):
+    """Re-assemble train+tune (sorted by pool index) to compare with what was written."""
+    plan = data.plan
+    order = np.argsort(np.concatenate([plan.train, plan.tune]))
+    images = torch.cat([data.train.images, data.tune.images])[order]
+    labels = torch.cat([data.train.labels, data.tune.labels])[order]
+    return images.numpy(), labels.numpy()
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_cifar_pickles(tmp_path, name) -> None:
+    train_x, train_y = write_cifar(tmp_path, name, n_train=200, n_test=30)
+    data = load_datasets(config_for(tmp_path, name, "tune_size = 50"))
+    assert (len(data.train), len(data.tune), len(data.test)) == (150, 50, 30)
+    assert data.num_classes == (10 if name == "cifar10" else 100)
+    assert data.classes[3] == "class3"
+    images, labels = pool_of(data)
+    np.testing.assert_array_equal(images, train_x)
+    np.testing.assert_array_equal(labels, train_y)
+    assert data.augment is not None and data.augment.padding == 4 and data.augment.flip
+    x, _y = next(iterate_batches(data.test, 16, data.norm))
+    assert x.shape == (16, 3, 32, 32) and x.dtype == torch.float32
+    expected = (torch.from_numpy(data.test.images[:16].numpy()).float() / 255 - 0.4914) / 0.2023
+    torch.testing.assert_close(x[:, 0], expected[:, 0])
+
+
+def test_cifar_root_may_be_the_batches_folder_itself(tmp_path) -> None:
+    write_cifar(tmp_path, "cifar10", n_train=100)
+    data = load_datasets(config_for(tmp_path / "cifar-10-batches-py", "cifar10", "tune_size = 10"))
+    assert len(data.train) == 90
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_idx_files(tmp_path, gz) -> None:
+    train_x, train_y = write_mnist(tmp_path, n_train=80, n_test=20, gz=gz)
+    data = load_datasets(config_for(tmp_path, "mnist", "tune_size = 20"))
+    assert (len(data.train), len(data.tune), len(data.test)) == (60, 20, 20)
+    images, labels = pool_of(data)
+    np.testing.assert_array_equal(images[:, 0], train_x)
+    np.testing.assert_array_equal(labels, train_y)
+    assert data.in_channels == 1 and data.image_size == 28
+
+
+def test_truncated_idx_file_is_reported(tmp_path) -> None:
+    write_mnist(tmp_path, n_train=30)
+    path = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(DataError, match="truncated"):
+        load_datasets(config_for(tmp_path, "mnist", "tune_size = 5"))
+
+
+def test_corrupt_cifar_pickle_is_reported(tmp_path) -> None:
+    write_cifar(tmp_path, "cifar10", n_train=50)
+    (tmp_path / "cifar-10-batches-py" / "data_batch_2").write_bytes(b"garbage")
+    with pytest.raises(DataError, match="data_batch_2: not a CIFAR pickle"):
+        load_datasets(config_for(tmp_path, "cifar10", "tune_size = 5"))
+
+
+def test_imagefolder_single_tree_is_split(tmp_path) -> None:
+    write_imagefolder(tmp_path / "imgs", classes=3, per_class=10, size=20)
+    config = config_for(
+        tmp_path / "imgs",
+        "imagefolder",
+        "image_size = 16\ntest_size = 6\ntune_size = 6\nnum_workers = 0",
+    )
+    assert dataset_shape(config) == (3, 16, 3)
+    data = load_datasets(config)
+    assert (len(data.train), len(data.tune), len(data.test)) == (18, 6, 6)
+    assert data.classes == ["class0", "class1", "class2"]
+    x, _y = next(iterate_batches(data.train, 8, data.norm))
+    assert x.shape == (8, 3, 16, 16)
+    names = {p for p, _ in data.train.files} | {p for p, _ in data.tune.files}
+    assert not names & {p for p, _ in data.test.files}
+
+
+def test_imagefolder_train_and_test_folders(tmp_path) -> None:
+    write_imagefolder(tmp_path, classes=2, per_class=8, split_folders=True)
+    data = load_datasets(config_for(tmp_path, "imagefolder", "tune_size = 4\nnum_workers = 0"))
+    assert (len(data.train), len(data.tune), len(data.test)) == (12, 4, 8)
+
+
+def test_tiny_imagenet_layout(tmp_path) -> None:
+    write_tiny_imagenet(tmp_path, classes=3, per_class=5, val_per_class=2)
+    config = config_for(tmp_path, "tiny-imagenet", "tune_size = 3\nnum_workers = 0")
+    check_dataset_files(config)
+    data = load_datasets(config)
+    assert (len(data.train), len(data.tune), len(data.test)) == (12, 3, 6)
+    assert data.test.labels.tolist() == [0, 0, 1, 1, 2, 2]
+    x, _ = next(iterate_batches(data.test, 6, data.norm))
+    assert x.shape == (6, 3, 64, 64)
+
+
+def test_file_augmentation_does_not_depend_on_worker_count(tmp_path) -> None:
+    write_imagefolder(tmp_path, classes=2, per_class=6, size=16)
+    config = config_for(tmp_path, "imagefolder", "image_size = 16\ntune_size = 2\ntest_size = 2")
+    data = load_datasets(config)
+
+    def first_batch(workers: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(5)
+        batches = iterate_batches(
+            data.train,
+            8,
+            data.norm,
+            shuffle=True,
+            augment=data.augment,
+            generator=gen,
+            num_workers=workers,
+        )
+        return next(batches)[0]
+
+    torch.testing.assert_close(first_batch(0), first_batch(2), rtol=0, atol=0)
+
+
+def test_digits_split_is_seeded_stratified_and_disjoint() -> None:
+    data = load_datasets(parse_config(""))
+    again = load_datasets(parse_config(""))
+    plan = data.plan
+    assert (len(plan.train), len(plan.tune), len(plan.test)) == (1079, 359, 359)
+    assert plan.digest() == again.plan.digest()
+    all_indices = np.concatenate([plan.train, plan.tune, plan.test])
+    assert len(np.unique(all_indices)) == 1797
+    counts = np.bincount(data.tune.labels.numpy(), minlength=10)
+    assert counts.min() >= 34 and counts.max() <= 38  # stratified: ~36 per class
+    other = load_datasets(parse_config("[data]\nsplit_seed = 1"))
+    assert other.plan.digest() != plan.digest()
+
+
+def test_in_memory_augmentation_is_a_pure_function_of_the_generator() -> None:
+    data = load_datasets(parse_config("[data]\naugment = true"))
+    assert data.augment is not None
+
+    def batch(seed: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return next(
+            iterate_batches(
+                data.train, 32, data.norm, shuffle=True, augment=data.augment, generator=gen
+            )
+        )[0]
+
+    torch.testing.assert_close(batch(3), batch(3), rtol=0, atol=0)
+    assert not torch.equal(batch(3), batch(4))
+
+
+def test_crop_and_flip_moves_pixels_as_expected() -> None:
+    from bsf_engine.data.images import Augmentation, crop_and_flip
+
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    gen = torch.Generator().manual_seed(0)
+    out = crop_and_flip(x.repeat(64, 1, 1, 1), Augmentation(padding=1, flip=True), gen)
+    # every output is some shifted (and maybe flipped) window of the zero-padded input
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))[0, 0]
+    windows = []
+    for oy in range(3):
+        for ox in range(3):
+            w = padded[oy : oy + 4, ox : ox + 4]
+            windows += [w, w.flip(-1)]
+    for image in out[:, 0]:
+        assert any(torch.equal(image, w) for w in windows)
+    assert len({tuple(image.flatten().tolist()) for image in out[:, 0]}) > 5
+
+
+def test_missing_root_and_missing_files(tmp_path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        load_datasets(config_for(tmp_path / "absent", "cifar10"))
+    with pytest.raises(DataError, match="no cifar-10-batches-py/"):
+        check_dataset_files(config_for(tmp_path, "cifar10"))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte not found"):
+        check_dataset_files(config_for(tmp_path, "mnist"))
+
+
+def test_gzip_reader_handles_real_idx_header(tmp_path) -> None:
+    from bsf_engine.data.mnist import read_idx
+
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    header = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path = tmp_path / "x-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header + array.tobytes()))
+    np.testing.assert_array_equal(read_idx(path), array)
