@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .errors import BsfError
+
 TMP_INFIX = ".tmp-"
 
 
@@ -22,8 +24,11 @@ TMP_INFIX = ".tmp-"
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Yield a binary file; on success it replaces `path` atomically, on error it vanishes."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + TMP_INFIX, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=target.name + TMP_INFIX, dir=target.parent)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -32,10 +37,21 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _unwritable(target, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
+
+
+def _unwritable(target: Path, exc: OSError) -> BsfError:
+    reason = exc.strerror or exc.__class__.__name__
+    return BsfError(
+        f"{target}: cannot write ({reason}); check the folder's permissions and free disk space "
+        "(the previous version, if any, is untouched)"
+    )
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -142,9 +142,11 @@ def train_one_epoch(
     criterion = nn.CrossEntropyLoss()
     model.train()
     batches = -(-len(data.train) // cfg.data.batch_size)
-    total_loss = 0.0
+    # Running sums stay on the device; reading them (a sync) happens only when reporting.
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros(len(head_weights), dtype=torch.long, device=device)
+    report_every = max(1, batches // 50)
     seen = 0
-    correct = torch.zeros(len(head_weights))
     batch_iter = iterate_batches(
         data.train,
         cfg.data.batch_size,
@@ -168,14 +170,19 @@ def train_one_epoch(
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            for i, out in enumerate(outputs):
-                correct[i] += (out.argmax(1) == y).sum().item()
-        total_loss += loss.item() * len(y)
+            total_loss += loss.detach().double() * len(y)
+            correct += torch.stack([(out.argmax(1) == y).sum() for out in outputs])
         seen += len(y)
-        events.progress(
-            "batch", step, batches, "batch", loss=total_loss / seen, acc=correct[-1].item() / seen
-        )
-    result = {"loss": total_loss / seen}
+        if step % report_every == 0 or step == batches:
+            events.progress(
+                "batch",
+                step,
+                batches,
+                "batch",
+                loss=total_loss.item() / seen,
+                acc=correct[-1].item() / seen,
+            )
+    result = {"loss": total_loss.item() / seen}
     for i, name in enumerate(model.head_names):
         result[f"train_acc/{name}"] = correct[i].item() / seen
     return result
@@ -190,8 +197,12 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         events.log(f"{project.ann_pt} is up to date (use --force to retrain)")
         return done
     device = resolve_device(cfg.train.device, "[train] device")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels
     state = _load_checkpoint(project, force)
     data = load_datasets(cfg)
+    if device.type == "cuda":
+        data.train = data.train.on_device(device)  # in-memory sets: no per-batch copies
     spec = model_spec(project, data)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.train.seed)

@@ -62,6 +62,19 @@ class ImageSet:
             self.in_channels,
         )
 
+    def on_device(self, device: torch.device, max_bytes: int = 4 << 30) -> ImageSet:
+        """This split with its in-memory images moved to `device` (when they fit in max_bytes)."""
+        if self.images is None or self.images.numel() * self.images.element_size() > max_bytes:
+            return self
+        return ImageSet(
+            self.name,
+            self.labels.to(device),
+            self.images.to(device),
+            None,
+            self.image_size,
+            self.in_channels,
+        )
+
 
 def _to_unit_float(x: Tensor) -> Tensor:
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
@@ -143,7 +156,7 @@ def iterate_batches(
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     if split.images is not None:
         for start in range(0, n, batch_size):
-            index = order[start : start + batch_size]
+            index = order[start : start + batch_size].to(split.images.device)
             x = split.images[index].to(device, non_blocking=True)
             y = split.labels[index].to(device, non_blocking=True)
             x = _to_unit_float(x)
