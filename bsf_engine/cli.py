@@ -335,7 +335,166 @@ def convert(project: ProjectArg, force: ForceOpt = False) -> None:
     out.print(f"wrote {p.snn_pt}, {p.snn_json}")
 
 
+@app.command()
+@guarded
+def simulate(
+    project: ProjectArg,
+    split: Annotated[str, typer.Option(help="tune or test")] = "test",
+    timesteps: Annotated[int | None, typer.Option(help="T (default [simulate] timesteps)")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="images per batch file")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N")] = None,
+    dtype: Annotated[str | None, typer.Option(help="float32, float64, bfloat16, float16")] = None,
+    limit: Annotated[int | None, typer.Option(help="simulate only the first N images")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace spikes made with other settings")
+    ] = False,
+) -> None:
+    """Simulate the converted SNN on a split; resumes at the first missing batch."""
+    from . import simulate as simulate_stage
+    from .console import RichEvents
+
+    p = _open(project)
+    with RichEvents(err) as events:
+        manifest = simulate_stage.run(
+            p,
+            events,
+            split=split,
+            timesteps=timesteps,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            limit=limit,
+            overwrite=overwrite,
+        )
+    folder = simulate_stage.spikes_folder(p, split)
+    entries = manifest["batches"]
+    timed = [e for e in entries if e.get("seconds")]
+    total_bytes = sum(e["bytes"] for e in entries)
+    out.print(
+        f"{folder}: {manifest['samples']} images × T = {manifest['timesteps']} in "
+        f"{len(entries)} batches, {total_bytes / 1e6:.2f} MB"
+    )
+    if timed:
+        steps = sum(e["samples"] for e in timed) * manifest["timesteps"]
+        seconds = sum(e["seconds"] for e in timed)
+        out.print(
+            f"{steps / seconds:,.0f} image-timesteps/s on {manifest['settings']['device']} "
+            f"(chunk {manifest['settings']['chunk']})"
+        )
+
+
+@app.command()
+@guarded
+def inspect(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="a split folder, a batch file, or a reference "
+            "folder (output_<i>.npz / labels_<i>.npz)"
+        ),
+    ],
+    batch: Annotated[int, typer.Option(help="batch to show a sample of")] = 0,
+    sample: Annotated[int, typer.Option(help="sample within the batch")] = 0,
+    accuracy: Annotated[
+        bool, typer.Option("--accuracy", help="accuracy of each head over time, over every batch")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Shapes, T, classes and labels of simulated spikes, and one sample's spike trains."""
+    from . import plots
+    from .spikes import open_spikes
+    from .spikes.summary import accuracy_over_time, sample_view, summarize
+
+    source = open_spikes(path)
+    summary = summarize(source)
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    table = Table(
+        title=f"{summary['folder']} ({summary['kind']})", title_justify="left", show_header=False
+    )
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("timesteps", str(summary["timesteps"]))
+    table.add_row("heads", ", ".join(summary["heads"]))
+    names = summary["class_names"]
+    table.add_row(
+        "classes",
+        f"{summary['num_classes']}"
+        + (f" ({', '.join(names)})" if names and len(names) <= 20 else ""),
+    )
+    table.add_row("samples", f"{summary['samples']} in {summary['batches']} batches")
+    if "complete" in summary:
+        state = (
+            "complete"
+            if summary["complete"]
+            else (f"incomplete ({summary['samples']} of {summary['planned_samples']} samples)")
+        )
+        table.add_row("state", f"{state}, {summary['bytes'] / 1e6:.2f} MB")
+        settings = summary["settings"]
+        table.add_row(
+            "settings",
+            ", ".join(
+                f"{k} {settings[k]}"
+                for k in ("dtype", "output_delay", "init_mem", "chunk", "device")
+                if k in settings
+            ),
+        )
+    counts = summary["label_counts"]
+    if counts:
+        shown = " ".join(f"{k}:{c}" for k, c in enumerate(counts[:20]))
+        table.add_row("labels", shown + (" …" if len(counts) > 20 else ""))
+    if "firing_rates" in summary:
+        rates = summary["firing_rates"]
+        table.add_row("firing rates", " ".join(f"{k} {100 * v:.1f}%" for k, v in rates.items()))
+    out.print(table)
+    width = max(40, min(out.width, 160))
+    color = out.is_terminal
+    if accuracy:
+        series = {}
+        for head in summary["heads"]:
+            steps, acc = accuracy_over_time(source, head)
+            series[head] = (steps, acc)
+            out.print(f"{head}: accuracy {100 * acc[-1]:.2f}% at T = {steps[-1]}")
+        print(plots.curves("accuracy of the running prediction", series, width, 14, color=color))
+    if summary["samples"] == 0:
+        return
+    label, traces, position = sample_view(source, batch, sample)
+    where = f", split position {position}" if position >= 0 else ""
+    out.print(f"batch {batch}, sample {sample}{where}: label {label}")
+    for trace in traces:
+        print(
+            plots.spike_raster(
+                f"{trace.name}: output spikes", trace.spikes, label, width, 12, color=color
+            )
+        )
+        print(
+            plots.cumulative_counts(
+                f"{trace.name}: cumulative spikes per class",
+                trace.cumulative,
+                label,
+                width,
+                12,
+                names or None,
+            )
+        )
+        final = trace.final_prediction
+        settled = trace.settled_at(label)
+        verdict = "correct" if final == label else "wrong"
+        when = (
+            f"; on the label from t = {settled + 1}"
+            if settled is not None
+            else "; never settles on the label"
+        )
+        out.print(f"{trace.name}: predicts {final} at T ({verdict}){when}")
+
+
 def main() -> None:
+    import signal
+
+    # SIGTERM (a cancel, a closing session) stops like Ctrl-C: atomic writes leave no
+    # partial file, and finished batches/epochs are kept for the rerun to resume from.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         app()
     except KeyboardInterrupt:  # outside any command body (e.g. while importing)

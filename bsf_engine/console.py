@@ -19,7 +19,12 @@ from rich.table import Table
 
 from .events import Events
 
-LABELS = {"epoch": "epochs", "batch": "  batches", "calibrate": "calibration"}
+LABELS = {
+    "epoch": "epochs",
+    "batch": "  batches",
+    "calibrate": "calibration",
+    "timestep": "  timesteps",
+}
 
 
 def _fmt(value: Any) -> str:

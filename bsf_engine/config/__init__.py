@@ -37,7 +37,7 @@ NON_SEMANTIC_KEYS = {
     "data": {"root", "download", "num_workers", "eval_batch_size"},
     "train": {"device"},
     "convert": {"device"},
-    "simulate": {"device"},
+    "simulate": {"device", "chunk", "memory_mb"},
 }
 
 

@@ -155,6 +155,12 @@ class SimulateSection:
     )
     output_delay: bool = opt(False, "the reference's one-step output delay per spiking layer")
     init_mem: float = opt(0.0, "initial membrane potential (fraction of threshold)")
+    chunk: int | None = opt(
+        None,
+        "timesteps per batched layer call (default: from memory_mb, at most 32)",
+        check=_positive,
+    )
+    memory_mb: int = opt(1024, "memory budget for one chunk's activations", check=_positive)
 
 
 @dataclass

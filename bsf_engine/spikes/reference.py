@@ -1,0 +1,192 @@
+"""Readers for the spike files written by the authors' scripts (the reference layouts).
+
+- test spikes: `snn*/output_{i}.npz` with `labels` [B] int64 and `final`, `mid`
+  [T, B, C] float32 (0/1);
+- tuning spikes: `train/labels_{i}.npz` (key `l`) with `train/-1_output_{i}.npz`
+  (final head) and `train/{ic}_output_{i}.npz` (IC head), key `o` [T, B, C].
+The IC head is called `ic{n}` when a `command.json` next to or above the folder
+names `ic_index`, else `ic`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .batch import SpikeBatch
+
+TEST_FILE = re.compile(r"^output_(\d+)\.npz$")
+TUNE_LABELS = re.compile(r"^labels_(\d+)\.npz$")
+TUNE_OUTPUT = re.compile(r"^(-?\d+)_output_(\d+)\.npz$")
+
+
+def npz_member_shape(path: Path, key: str) -> tuple[int, ...]:
+    """Shape of one array in an .npz, read from its header (nothing is decompressed beyond it)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            shape, _, _ = np.lib.format._read_array_header(member, version)
+            return tuple(shape)
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot read array {key!r} ({exc.__class__.__name__})") from None
+
+
+def _load(path: Path, key: str) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return npz[key]
+    except KeyError:
+        raise DataError(f"{path}: no {key!r} array (not a reference spike file?)") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: corrupt ({exc.__class__.__name__})") from None
+
+
+def _ic_name(folder: Path) -> str:
+    for candidate in (folder, *folder.parents[:3]):
+        command = candidate / "command.json"
+        if command.is_file():
+            try:
+                ic = json.loads(command.read_text()).get("ic_index")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                return "ic"
+            return f"ic{ic}" if isinstance(ic, int) else "ic"
+    return "ic"
+
+
+def _check(path: Path, array: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim != 3 or array.shape[1] != labels.shape[0]:
+        raise DataError(
+            f"{path}: {name} has shape {list(array.shape)}; expected [T, "
+            f"{labels.shape[0]}, classes]"
+        )
+    return array
+
+
+class ReferenceTestFolder:
+    """`output_{i}.npz` files (test spikes)."""
+
+    kind = "reference-test"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        numbered = sorted(
+            (int(m.group(1)), p) for p in folder.iterdir() if (m := TEST_FILE.match(p.name))
+        )
+        if not numbered:
+            raise DataError(f"{folder}: no output_<i>.npz files")
+        self.files = [p for _, p in numbered]
+        self.ic = _ic_name(folder)
+        self.class_names: list[str] = []
+        shape = npz_member_shape(self.files[0], "final")
+        self.timesteps, self.num_classes = shape[0], shape[2]
+
+    @property
+    def heads(self) -> list[str]:
+        return [self.ic, "final"]
+
+    @property
+    def num_batches(self) -> int:
+        return len(self.files)
+
+    def batch(self, index: int) -> SpikeBatch:
+        path = self._file(index)
+        labels = _load(path, "labels").astype(np.int64)
+        dense = {
+            self.ic: _check(path, _load(path, "mid"), labels, "mid"),
+            "final": _check(path, _load(path, "final"), labels, "final"),
+        }
+        return SpikeBatch(labels, dense["final"].shape[0], dense=dense)
+
+    def _file(self, index: int) -> Path:
+        if not 0 <= index < len(self.files):
+            raise DataError(
+                f"{self.folder}: batch {index} does not exist "
+                f"({len(self.files)} batches: 0-{len(self.files) - 1})"
+            )
+        return self.files[index]
+
+    def __iter__(self) -> Iterator[SpikeBatch]:
+        for index in range(self.num_batches):
+            yield self.batch(index)
+
+    def labels(self) -> np.ndarray:
+        return np.concatenate([_load(p, "labels").astype(np.int64) for p in self.files])
+
+    @property
+    def samples(self) -> int:
+        return int(sum(npz_member_shape(p, "labels")[0] for p in self.files))
+
+
+class ReferenceTuneFolder:
+    """`labels_{i}.npz` + `{-1|ic}_output_{i}.npz` files (tuning spikes)."""
+
+    kind = "reference-tune"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        labels = {int(m.group(1)): p for p in folder.iterdir() if (m := TUNE_LABELS.match(p.name))}
+        outputs: dict[int, dict[int, Path]] = {}
+        for p in folder.iterdir():
+            if m := TUNE_OUTPUT.match(p.name):
+                outputs.setdefault(int(m.group(2)), {})[int(m.group(1))] = p
+        if not labels:
+            raise DataError(f"{folder}: no labels_<i>.npz files")
+        self.indices = sorted(labels)
+        self.label_files = [labels[i] for i in self.indices]
+        self.output_files: list[tuple[Path, Path]] = []
+        ic_layers: set[int] = set()
+        for i in self.indices:
+            found = outputs.get(i, {})
+            ics = [k for k in found if k != -1]
+            if -1 not in found or len(ics) != 1:
+                raise DataError(
+                    f"{folder}: batch {i} needs -1_output_{i}.npz and one <ic>_output_{i}.npz"
+                )
+            ic_layers.add(ics[0])
+            self.output_files.append((found[ics[0]], found[-1]))
+        ic = _ic_name(folder)
+        self.ic = ic if ic != "ic" or len(ic_layers) != 1 else f"ic{ic_layers.pop()}"
+        self.class_names: list[str] = []
+        shape = npz_member_shape(self.output_files[0][1], "o")
+        self.timesteps, self.num_classes = shape[0], shape[2]
+
+    @property
+    def heads(self) -> list[str]:
+        return [self.ic, "final"]
+
+    @property
+    def num_batches(self) -> int:
+        return len(self.indices)
+
+    def batch(self, index: int) -> SpikeBatch:
+        if not 0 <= index < self.num_batches:
+            raise DataError(
+                f"{self.folder}: batch {index} does not exist "
+                f"({self.num_batches} batches: 0-{self.num_batches - 1})"
+            )
+        labels = _load(self.label_files[index], "l").astype(np.int64).reshape(-1)
+        ic_path, final_path = self.output_files[index]
+        dense = {
+            self.ic: _check(ic_path, _load(ic_path, "o"), labels, "o"),
+            "final": _check(final_path, _load(final_path, "o"), labels, "o"),
+        }
+        return SpikeBatch(labels, dense["final"].shape[0], dense=dense)
+
+    def __iter__(self) -> Iterator[SpikeBatch]:
+        for index in range(self.num_batches):
+            yield self.batch(index)
+
+    def labels(self) -> np.ndarray:
+        return np.concatenate(
+            [_load(p, "l").astype(np.int64).reshape(-1) for p in self.label_files]
+        )
+
+    @property
+    def samples(self) -> int:
+        return int(self.labels().shape[0])
