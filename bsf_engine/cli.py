@@ -476,6 +476,7 @@ def inspect(
                 width,
                 12,
                 names or None,
+                color=color,
             )
         )
         final = trace.final_prediction
