@@ -85,8 +85,8 @@ def run(
     cfg = project.config.simulate
     if split not in SPLITS:
         raise DataError(f"split {split!r}: choose tune or test")
-    timesteps = timesteps or cfg.timesteps
-    batch_size = batch_size or cfg.batch_size
+    timesteps = cfg.timesteps if timesteps is None else timesteps
+    batch_size = cfg.batch_size if batch_size is None else batch_size
     dtype_name = dtype or cfg.dtype
     if dtype_name not in DTYPES:
         raise DataError(f"dtype {dtype_name!r}: choose one of {', '.join(DTYPES)}")

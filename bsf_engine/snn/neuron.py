@@ -34,11 +34,10 @@ def if_scan(currents: Tensor, v: Tensor, out: Tensor, constant: bool = False) ->
     """
     batch = v.shape[0]
     steps = out.shape[0] // batch
-    same_dtype = out.dtype == v.dtype
     for t in range(steps):
         rows = slice(t * batch, (t + 1) * batch)
         v.add_(currents if constant else currents[rows])
         spikes = out[rows]
-        spikes.copy_(torch.ge(v, THRESHOLD))
-        v.sub_(spikes if same_dtype else spikes.to(v.dtype))
+        torch.ge(v, THRESHOLD, out=spikes)  # writes 0/1 straight into the spikes' dtype
+        v.sub_(spikes)
     return out

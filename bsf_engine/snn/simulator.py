@@ -6,12 +6,17 @@ membrane of every population carries across chunks, the analog input layer's
 current is computed once per batch, and the chunk length comes from a memory
 budget, so peak memory does not grow with T.
 
+On the CPU (float32), convolutions of spike maps run as exact-integer u8×s8
+convolutions where oneDNN supports them (see spikeconv.py); elsewhere they run
+in the simulation dtype. bf16/fp16 keep a float32 membrane.
+
 Recorded per batch: every head's output spikes [T, B, K] (bool) and the number
 of spikes each population emits at each step [T, L] (for data-dependent energy).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..models.net import ConvBlock, MultiExitNet, ResidualBlock
+from . import spikeconv
 from .network import Population, populations
 from .neuron import if_scan
 
@@ -28,9 +34,15 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
 }
-# Default chunk cap: past ~16–32 steps per chunk the conv batch is large enough
-# that longer chunks only cost memory (measured with benchmarks/simulate.py).
-DEFAULT_MAX_CHUNK = 32
+# Chunk cap. On the CPU, conv batches beyond ~64 rows thrash the caches (measured:
+# a u8 conv at 256 rows costs 3× per row what it costs at 64), so the CPU runs
+# sub-batches of 64 images one step at a time; on a GPU longer chunks of the whole
+# batch mean fewer, larger kernels (benchmarks/simulate.py).
+DEFAULT_MAX_CHUNK = {"cpu": 1, "cuda": 32}
+DEFAULT_SUB_BATCH = {"cpu": 64, "cuda": None}
+# u8 convolutions pay off where a layer's output map is large (measured: 1.8-2.8×
+# faster than float32 at ≥ 8×8 outputs, slower at 4×4 and below, where M is small)
+INTEGER_MIN_PIXELS = 64
 
 
 @dataclass
@@ -42,11 +54,7 @@ class SimulationResult:
 
 
 def chunk_for_budget(
-    pops: list[Population],
-    batch: int,
-    element_bytes: int,
-    budget: int,
-    cap: int = DEFAULT_MAX_CHUNK,
+    pops: list[Population], batch: int, element_bytes: int, budget: int, cap: int
 ) -> int:
     """Longest chunk whose live tensors (about 3× the biggest layer) fit the budget."""
     biggest = max(p.neurons for p in pops)
@@ -67,6 +75,8 @@ class Simulator:
         init_mem: float = 0.0,
         chunk: int | None = None,
         memory_budget: int = 1 << 30,
+        conv_backend: str = "auto",
+        sub_batch: int | str | None = "auto",
     ) -> None:
         self.device = torch.device(device)
         self.dtype = dtype
@@ -78,24 +88,63 @@ class Simulator:
         self.pop_index = {p.name: i for i, p in enumerate(self.pops)}
         self.head_names = model.head_names
         self.taps = {model.tapped_block(h): h for h in model.head_names if h != "final"}
-        # channels_last speeds up oneDNN/cuDNN convs; float64 keeps the reference layout
-        self.memory_format = (
-            torch.contiguous_format if dtype == torch.float64 else torch.channels_last
-        )
-        self.model = model.to(self.device, dtype).eval()
-        if self.memory_format is torch.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = copy.deepcopy(model).to(self.device, dtype).eval()
         # the analog input layer integrates an exact (membrane-dtype) current
         first = model.stem if model.stem is not None else model.blocks[0]
         self.first_conv = _copy_conv(first.conv, self.device, self.state_dtype)
+        self.integer_convs = self._integer_convs(conv_backend)
+        # cuDNN prefers channels_last; on the CPU float convs measured faster in the
+        # default layout (u8 convs convert their input to channels_last themselves)
+        self.channels_last = self.device.type == "cuda"
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.chunk = chunk
         self.memory_budget = memory_budget
+        kind = "cuda" if self.device.type == "cuda" else "cpu"
+        self.sub_batch = DEFAULT_SUB_BATCH[kind] if sub_batch == "auto" else sub_batch
+
+    def _integer_convs(self, backend: str) -> dict[nn.Module, spikeconv.IntegerSpikeConv]:
+        if backend not in ("auto", "float", "integer"):
+            raise ValueError(f"conv_backend {backend!r}: use auto, float or integer")
+        wanted = backend == "integer" or (
+            backend == "auto" and self.device.type == "cpu" and self.dtype == torch.float32
+        )
+        if not wanted:
+            return {}
+        shapes = {}
+        rows = {p.name: p.shape for p in self.pops}
+        first = self.model.stem if self.model.stem is not None else self.model.blocks[0]
+        previous = rows["stem"] if self.model.stem is not None else rows["blocks.0"]
+        for index, block in enumerate(self.model.blocks):
+            if block is first:
+                continue
+            if isinstance(block, ResidualBlock):
+                shapes[block.conv1] = previous
+                shapes[block.conv2] = rows[f"blocks.{index}.mid"]
+                shapes[block.shortcut] = previous
+            else:
+                shapes[block.conv] = previous
+            previous = rows[f"blocks.{index}"]
+        convs = {}
+        for conv, shape in shapes.items():
+            out_h = (shape[1] + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
+            out_w = (shape[2] + 2 * conv.padding[1] - conv.kernel_size[1]) // conv.stride[1] + 1
+            if backend == "auto" and out_h * out_w < INTEGER_MIN_PIXELS:
+                continue
+            fast = spikeconv.integer_conv(conv, (2, *shape))
+            if fast is None:  # backend missing or inexact here: stay on float everywhere
+                if backend == "integer":
+                    raise RuntimeError("integer spike convolutions are not available here")
+                return {}
+            convs[conv] = fast
+        return convs
 
     def chunk_length(self, batch: int) -> int:
         if self.chunk is not None:
             return self.chunk
-        size = torch.tensor([], dtype=self.dtype).element_size()
-        return chunk_for_budget(self.pops, batch, max(size, 4), self.memory_budget)
+        size = max(torch.tensor([], dtype=self.dtype).element_size(), 4)
+        cap = DEFAULT_MAX_CHUNK["cuda" if self.device.type == "cuda" else "cpu"]
+        return chunk_for_budget(self.pops, batch, size, self.memory_budget, cap)
 
     @torch.no_grad()
     def run(
@@ -104,26 +153,58 @@ class Simulator:
         timesteps: int,
         progress: Callable[[int], None] | None = None,
     ) -> SimulationResult:
-        """Simulate `timesteps` steps for images x [B, C, H, W] (already normalised)."""
+        """Simulate `timesteps` steps for images x [B, C, H, W] (already normalised).
+
+        Images are independent, so a batch may run as sub-batches one after the
+        other with exactly the same result.
+        """
+        batch = x.shape[0]
+        size = self.sub_batch or batch
+        if size >= batch:
+            return self._run(x, timesteps, progress)
+        classes = self.model.spec.num_classes
+        heads = {
+            h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in self.head_names
+        }
+        counts = torch.zeros((timesteps, len(self.pops)), dtype=torch.int64)
+        starts = list(range(0, batch, size))
+        for index, start in enumerate(starts):
+
+            def part_progress(t: int, index: int = index) -> None:
+                if progress is not None:
+                    progress((index * timesteps + t) // len(starts))
+
+            part = self._run(x[start : start + size], timesteps, part_progress)
+            for name, spikes in part.heads.items():
+                heads[name][:, start : start + size] = spikes
+            counts += part.counts
+        return SimulationResult(heads, counts, self.pops, timesteps)
+
+    def _run(
+        self,
+        x: Tensor,
+        timesteps: int,
+        progress: Callable[[int], None] | None,
+    ) -> SimulationResult:
         batch = x.shape[0]
         x = x.to(self.device, self.state_dtype)
-        if self.memory_format is torch.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         self._first_current = self.first_conv(x)
+        if self.channels_last:
+            self._first_current = self._first_current.contiguous(memory_format=torch.channels_last)
         self._v = {
-            p.name: torch.full(
-                (batch, *p.shape), self.init_mem, dtype=self.state_dtype, device=self.device
+            p.name: self._layout(
+                torch.full(
+                    (batch, *p.shape), self.init_mem, dtype=self.state_dtype, device=self.device
+                )
             )
             for p in self.pops
         }
-        self._last = (
-            {
+        self._last = {}
+        if self.output_delay:
+            self._last = {
                 p.name: torch.zeros((batch, *p.shape), dtype=self.dtype, device=self.device)
                 for p in self.pops
             }
-            if self.output_delay
-            else {}
-        )
         classes = self.model.spec.num_classes
         heads = {
             h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in self.head_names
@@ -139,7 +220,8 @@ class Simulator:
             )
             outputs = self._chunk()
             for name, spikes in outputs.items():
-                heads[name][start : start + steps] = spikes.view(steps, batch, classes).bool().cpu()
+                block = spikes.reshape(steps, batch, classes).bool()
+                heads[name][start : start + steps] = block.cpu()
             counts[start : start + steps] = self._counts.round().long().cpu()
             start += steps
             if progress is not None:
@@ -149,23 +231,29 @@ class Simulator:
         return SimulationResult(heads, counts, self.pops, timesteps)
 
     # -- one chunk ------------------------------------------------------------------
-    def _buffer(self, shape: tuple[int, ...]) -> Tensor:
-        out = torch.empty((self._steps * self._batch, *shape), dtype=self.dtype, device=self.device)
-        if len(shape) == 3 and self.memory_format is torch.channels_last:
-            out = out.contiguous(memory_format=torch.channels_last)
-        return out
+    def _layout(self, tensor: Tensor) -> Tensor:
+        if tensor.dim() == 4 and self.channels_last:
+            return tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
 
     def _fire(self, name: str, currents: Tensor, constant: bool = False) -> Tensor:
         """Integrate currents into population `name`; returns the spikes it emits."""
         pop = self.pops[self.pop_index[name]]
-        # spikes overwrite the currents in place (each step reads its current first)
-        out = self._buffer(pop.shape) if constant else currents
+        if constant or currents.dtype != self.dtype:
+            out = torch.empty(
+                (self._steps * self._batch, *pop.shape), dtype=self.dtype, device=self.device
+            )
+            out = self._layout(out)
+        else:
+            out = currents  # spikes overwrite the currents (each step reads its own first)
         spikes = if_scan(currents, self._v[name], out, constant=constant)
         if self.output_delay:
             spikes = self._delay(name, spikes)
+        # per image and step a count is at most the population size (< 2^24): exact in float32
         dims = tuple(range(1, spikes.dim()))
-        per_row = spikes.sum(dim=dims, dtype=torch.float64)
-        self._counts[:, self.pop_index[name]] = per_row.view(self._steps, self._batch).sum(1)
+        per_row = spikes.sum(dim=dims, dtype=torch.float32)
+        per_step = per_row.view(self._steps, self._batch).sum(1, dtype=torch.float64)
+        self._counts[:, self.pop_index[name]] = per_step
         return spikes
 
     def _delay(self, name: str, spikes: Tensor) -> Tensor:
@@ -175,6 +263,25 @@ class Simulator:
         shifted[batch:] = spikes[:-batch]
         self._last[name] = spikes[-batch:].clone()
         return shifted
+
+    def _convs(self, layers: list[nn.Conv2d], spikes: Tensor) -> list[Tensor]:
+        """Each layer applied to the same spikes (converted to uint8 once if needed)."""
+        if not any(layer in self.integer_convs for layer in layers):
+            return [layer(self._float_layout(spikes)) for layer in layers]
+        # same-dtype float ops are fast on the CPU; mixed uint8 ones are not, so the
+        # scan stays in float32 and only the conv input is converted
+        as_bytes = spikes.to(torch.uint8, memory_format=torch.channels_last)
+        outputs = []
+        for layer in layers:
+            fast = self.integer_convs.get(layer)
+            outputs.append(fast(as_bytes) if fast is not None else layer(spikes))
+        return outputs
+
+    def _float_layout(self, spikes: Tensor) -> Tensor:
+        # float convs on the CPU run faster in the default layout
+        if self.device.type == "cpu" and spikes.dim() == 4:
+            return spikes.contiguous()
+        return spikes
 
     def _head(self, name: str, tapped: Tensor) -> Tensor:
         pooled = tapped.mean(dim=(2, 3))
@@ -196,13 +303,15 @@ class Simulator:
         for index in range(first_block, len(model.blocks)):
             block = model.blocks[index]
             if isinstance(block, ResidualBlock):
-                mid = self._fire(f"blocks.{index}.mid", block.conv1(spikes))
-                current = block.conv2(mid)
-                current.add_(block.shortcut(spikes))
+                inner, shortcut = self._convs([block.conv1, block.shortcut], spikes)
+                mid = self._fire(f"blocks.{index}.mid", inner)
+                (current,) = self._convs([block.conv2], mid)
+                current.add_(shortcut)
                 spikes = self._fire(f"blocks.{index}", current)
             else:
                 assert isinstance(block, ConvBlock)
-                spikes = self._fire(f"blocks.{index}", block.conv(spikes))
+                (current,) = self._convs([block.conv], spikes)
+                spikes = self._fire(f"blocks.{index}", current)
             if index in self.taps:
                 outputs[self.taps[index]] = self._head(self.taps[index], spikes)
         outputs["final"] = self._head("final", spikes)
@@ -210,7 +319,7 @@ class Simulator:
 
 
 def _copy_conv(conv: nn.Conv2d, device: torch.device, dtype: torch.dtype) -> nn.Conv2d:
-    copy = nn.Conv2d(
+    copy_ = nn.Conv2d(
         conv.in_channels,
         conv.out_channels,
         conv.kernel_size,
@@ -218,5 +327,5 @@ def _copy_conv(conv: nn.Conv2d, device: torch.device, dtype: torch.dtype) -> nn.
         conv.padding,
         bias=conv.bias is not None,
     )
-    copy.load_state_dict(conv.state_dict())
-    return copy.to(device, dtype).eval()
+    copy_.load_state_dict(conv.state_dict())
+    return copy_.to(device, dtype).eval()

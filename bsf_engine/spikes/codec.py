@@ -41,7 +41,7 @@ def decode_counts(encoded: np.ndarray) -> np.ndarray:
     return np.cumsum(encoded.astype(np.int64), axis=1).T.copy()
 
 
-def npz_bytes(arrays: dict[str, np.ndarray], level: int = 6) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray], level: int = 9) -> bytes:
     """An .npz archive as bytes: deflated, members in the given order, fixed timestamps."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:

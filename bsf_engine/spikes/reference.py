@@ -31,7 +31,12 @@ def npz_member_shape(path: Path, key: str) -> tuple[int, ...]:
     try:
         with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
             version = np.lib.format.read_magic(member)
-            shape, _, _ = np.lib.format._read_array_header(member, version)
+            reader = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, _ = reader(member)
             return tuple(shape)
     except (KeyError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read array {key!r} ({exc.__class__.__name__})") from None

@@ -1,0 +1,199 @@
+"""`bsf simulate`: atomic batches, resume after any interruption, refusal of other settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bsf_engine import convert, simulate, train
+from bsf_engine.errors import ArtifactExistsError, DataError, Interrupted, MissingArtifactError
+from bsf_engine.events import Events
+from bsf_engine.project import Project
+from bsf_engine.spikes import open_spikes
+from tests.conftest import TINY_DIGITS
+
+SIM = TINY_DIGITS + "\n[simulate]\ntimesteps = 24\nbatch_size = 50\n"
+
+
+@pytest.fixture(scope="module")
+def converted_project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sim") / "proj"
+    folder.mkdir()
+    (folder / "project.toml").write_text(SIM)
+    project = Project.open(folder)
+    train.run(project)
+    convert.run(project)
+    return folder
+
+
+@pytest.fixture
+def project(converted_project, tmp_path) -> Project:
+    folder = tmp_path / "copy"
+    shutil.copytree(converted_project, folder)
+    return Project.open(folder)
+
+
+def batch_bytes(project: Project, split: str = "test") -> dict[str, bytes]:
+    folder = simulate.spikes_folder(project, split)
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("batch_*.npz"))}
+
+
+class StopAfterBatches(Events):
+    def __init__(self, n: int) -> None:
+        self.n, self.done = n, 0
+
+    def progress(self, task, done, total, unit, **info) -> None:
+        if task == "batch":
+            self.done = done
+
+    def checkpoint(self) -> None:
+        if self.done >= self.n:
+            raise Interrupted(f"stopped after {self.done} batches")
+
+
+def test_simulate_writes_batches_and_manifest(project) -> None:
+    manifest = simulate.run(project, split="test", limit=120)
+    folder = simulate.spikes_folder(project, "test")
+    assert manifest["complete"] and manifest["samples"] == 120
+    assert [e["samples"] for e in manifest["batches"]] == [50, 50, 20]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "batch_00000.npz",
+        "batch_00001.npz",
+        "batch_00002.npz",
+        "manifest.json",
+    ]
+    source = open_spikes(folder)
+    assert source.timesteps == 24 and source.heads == ["ic2", "final"]
+    assert source.samples == 120
+    batch = source.batch(1)
+    assert batch.indices.tolist() == list(range(50, 100))
+    assert batch.counts.shape == (24, len(manifest["populations"]))
+    # the labels are the test split's, in order
+    from bsf_engine.data import load_datasets
+
+    labels = load_datasets(project.config).test.labels[:120].numpy()
+    assert np.array_equal(source.labels(), labels)
+
+
+def test_resume_after_cancel_is_byte_identical(project, tmp_path) -> None:
+    other = tmp_path / "uninterrupted"
+    shutil.copytree(project.folder, other)
+    reference = Project.open(other)
+    simulate.run(reference, split="tune", limit=130)
+    with pytest.raises(Interrupted):
+        simulate.run(project, StopAfterBatches(1), split="tune", limit=130)
+    partial = json.loads((simulate.spikes_folder(project, "tune") / "manifest.json").read_text())
+    assert not partial["complete"] and len(partial["batches"]) == 1
+    simulate.run(project, split="tune", limit=130)
+    assert batch_bytes(project, "tune") == batch_bytes(reference, "tune")
+
+
+def test_other_settings_are_refused_unless_overwrite(project) -> None:
+    simulate.run(project, split="test", limit=60)
+    before = batch_bytes(project)
+    with pytest.raises(ArtifactExistsError, match=r"timesteps 24 → 30.*--overwrite"):
+        simulate.run(project, split="test", limit=60, timesteps=30)
+    with pytest.raises(ArtifactExistsError, match="samples 60 → 80"):
+        simulate.run(project, split="test", limit=80)
+    assert batch_bytes(project) == before
+    manifest = simulate.run(project, split="test", limit=60, timesteps=30, overwrite=True)
+    assert manifest["timesteps"] == 30 and batch_bytes(project) != before
+
+
+def test_batch_files_without_manifest_are_refused(project) -> None:
+    folder = simulate.spikes_folder(project, "test")
+    folder.mkdir(parents=True)
+    (folder / "batch_00000.npz").write_bytes(b"not mine")
+    with pytest.raises(ArtifactExistsError, match=r"no manifest\.json"):
+        simulate.run(project, split="test", limit=10)
+    assert (folder / "batch_00000.npz").read_bytes() == b"not mine"
+
+
+def test_simulate_before_convert_and_bad_options(make_project) -> None:
+    fresh = Project.open(make_project(SIM))
+    with pytest.raises(MissingArtifactError, match=r"snn\.pt: missing; run `bsf convert"):
+        simulate.run(fresh)
+    with pytest.raises(DataError, match="timesteps = 0: must be at least 1"):
+        simulate.run(fresh, timesteps=0)
+
+
+def test_inspect_command(cli, project) -> None:
+    simulate.run(project, split="test", limit=50)
+    result = cli("inspect", simulate.spikes_folder(project, "test"), "--sample", "3", "--accuracy")
+    assert result.exit_code == 0, result.stderr
+    assert "timesteps" in result.stdout and "ic2: output spikes" in result.stdout
+    assert "final: predicts" in result.stdout and "accuracy" in result.stdout
+    assert "\x1b[" not in result.stdout  # no colour codes when not a terminal
+    result = cli("inspect", simulate.spikes_folder(project, "test"), "--sample", "99")
+    assert result.exit_code == 2
+    assert "--sample 99: batch 0 has 50 samples (0-49)" in result.stderr
+    summary = json.loads(cli("inspect", simulate.spikes_folder(project, "test"), "--json").stdout)
+    assert summary["samples"] == 50 and summary["complete"] is True
+
+
+def test_kill_9_then_rerun_is_byte_identical(project, tmp_path) -> None:
+    other = tmp_path / "clean"
+    shutil.copytree(project.folder, other)
+    args = [
+        "simulate",
+        "--split",
+        "test",
+        "--timesteps",
+        "400",
+        "--batch-size",
+        "30",
+        "--limit",
+        "150",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cmd = [sys.executable, "-m", "bsf_engine.cli"]
+    subprocess.run([*cmd, args[0], str(other), *args[1:]], check=True, env=env, capture_output=True)
+    folder = simulate.spikes_folder(project, "test")
+    seen_bad: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        # a reader must never see a partial batch file
+        while not stop.is_set():
+            for path in folder.glob("batch_*.npz") if folder.is_dir() else []:
+                try:
+                    from bsf_engine.spikes.store import read_batch_file
+
+                    read_batch_file(path)
+                except (DataError, FileNotFoundError) as exc:
+                    seen_bad.append(f"{path.name}: {exc}")
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    proc = subprocess.Popen(
+        [*cmd, args[0], str(project.folder), *args[1:]],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(folder.glob("batch_*.npz"))) < 2:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stop.set()
+    watcher.join()
+    assert not seen_bad
+    written = len(list(folder.glob("batch_*.npz")))
+    assert 2 <= written < 5, "the kill should land mid-simulation"
+    subprocess.run(
+        [*cmd, args[0], str(project.folder), *args[1:]], check=True, env=env, capture_output=True
+    )
+    assert batch_bytes(project) == batch_bytes(Project.open(other))
+    assert not [p for p in folder.iterdir() if ".tmp-" in p.name]
