@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROJECT ?= projects/digits
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bench-setup bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,11 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+# benchmark-only dependency: SpikingJelly 2.0 without its heavy optional deps
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet loguru
+	$(BIN)/python -m pip install --quiet --no-deps spikingjelly==2.0.0
+
+bench: bench-setup
+	$(BIN)/python benchmarks/simulate.py

@@ -173,7 +173,10 @@ def run(
             "samples": samples,
             "batch_size": batch_size,
             "settings": {
-                "chunk": simulator.chunk_length(min(batch_size, samples)),
+                "chunk": simulator.chunk_length(
+                    min(batch_size, samples, simulator.sub_batch or batch_size)
+                ),
+                "sub_batch": simulator.sub_batch,
                 "device": str(torch_device),
             },
             "batches": [],
@@ -181,7 +184,9 @@ def run(
             "stamp": stamp("simulate", project.config.hash_of("simulate")),
         }
         write_manifest(folder, manifest)
+    # the recorded chunking makes a resumed run's bytes equal an uninterrupted run's
     simulator.chunk = int(manifest["settings"]["chunk"])
+    simulator.sub_batch = manifest["settings"].get("sub_batch", simulator.sub_batch)
     return _simulate_batches(
         project, events, folder, manifest, simulator, data, images, samples, batch_size, timesteps
     )
@@ -231,6 +236,7 @@ def _simulate_batches(
             "labels": y.cpu().tolist(),
             "population_spikes": counts.sum(axis=0).tolist(),
             "seconds": round(seconds, 3),
+            "device": str(simulator.device),
         }
         done[index] = entry
         _record(folder, manifest, entry)

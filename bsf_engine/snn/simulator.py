@@ -34,11 +34,13 @@ DTYPES = {
     "bfloat16": torch.bfloat16,
     "float16": torch.float16,
 }
-# Chunk cap. On the CPU, conv batches beyond ~64 rows thrash the caches (measured:
-# a u8 conv at 256 rows costs 3× per row what it costs at 64), so the CPU runs
-# sub-batches of 64 images one step at a time; on a GPU longer chunks of the whole
-# batch mean fewer, larger kernels (benchmarks/simulate.py).
-DEFAULT_MAX_CHUNK = {"cpu": 1, "cuda": 32}
+# Chunk length. On the CPU, convs over more than ~16 MB of input thrash the caches
+# (measured: a u8 conv at 256 rows of 64×32×32 costs 3× per row what it costs at
+# 64), so the CPU runs sub-batches of 64 images and sizes chunks so the largest
+# layer's chunk stays near 16 MB: one step for CIFAR-sized VGGs, 32 for the digits
+# net. On a GPU longer chunks of the whole batch mean fewer, larger kernels.
+MAX_CHUNK = 32
+CPU_CHUNK_BYTES = 16 << 20
 DEFAULT_SUB_BATCH = {"cpu": 64, "cuda": None}
 # u8 convolutions pay off where a layer's output map is large (measured: 1.8-2.8×
 # faster than float32 at ≥ 8×8 outputs, slower at 4×4 and below, where M is small)
@@ -98,10 +100,39 @@ class Simulator:
         self.channels_last = self.device.type == "cuda"
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.cl_pops = self._channels_last_populations()
         self.chunk = chunk
         self.memory_budget = memory_budget
         kind = "cuda" if self.device.type == "cuda" else "cpu"
         self.sub_batch = DEFAULT_SUB_BATCH[kind] if sub_batch == "auto" else sub_batch
+
+    def _channels_last_populations(self) -> set[str]:
+        """Populations whose currents, membranes and spikes live in channels_last.
+
+        Elementwise ops over tensors of mixed layouts are several times slower, so a
+        population takes the layout of the conv feeding it (u8 convs return
+        channels_last), and the input layer the layout its consumer converts from.
+        """
+        if self.channels_last:
+            return {p.name for p in self.pops if len(p.shape) == 3}
+        names = set()
+        model = self.model
+        for index, block in enumerate(model.blocks):
+            if isinstance(block, ResidualBlock):
+                if block.conv1 in self.integer_convs:
+                    names.add(f"blocks.{index}.mid")
+                if block.conv2 in self.integer_convs:
+                    names.add(f"blocks.{index}")
+            elif block.conv in self.integer_convs:
+                names.add(f"blocks.{index}")
+        if model.stem is not None:
+            first, consumer = "stem", model.blocks[0].conv1
+        else:
+            first = "blocks.0"
+            consumer = model.blocks[1].conv if len(model.blocks) > 1 else None
+        if consumer in self.integer_convs:
+            names.add(first)
+        return names
 
     def _integer_convs(self, backend: str) -> dict[nn.Module, spikeconv.IntegerSpikeConv]:
         if backend not in ("auto", "float", "integer"):
@@ -140,11 +171,15 @@ class Simulator:
         return convs
 
     def chunk_length(self, batch: int) -> int:
+        """Timesteps per chunk for a (sub-)batch of `batch` images."""
         if self.chunk is not None:
             return self.chunk
         size = max(torch.tensor([], dtype=self.dtype).element_size(), 4)
-        cap = DEFAULT_MAX_CHUNK["cuda" if self.device.type == "cuda" else "cpu"]
-        return chunk_for_budget(self.pops, batch, size, self.memory_budget, cap)
+        chunk = chunk_for_budget(self.pops, batch, size, self.memory_budget, MAX_CHUNK)
+        if self.device.type == "cpu":
+            biggest = max(p.neurons for p in self.pops) * batch * size
+            chunk = min(chunk, max(1, CPU_CHUNK_BYTES // biggest))
+        return chunk
 
     @torch.no_grad()
     def run(
@@ -188,21 +223,23 @@ class Simulator:
     ) -> SimulationResult:
         batch = x.shape[0]
         x = x.to(self.device, self.state_dtype)
-        self._first_current = self.first_conv(x)
-        if self.channels_last:
-            self._first_current = self._first_current.contiguous(memory_format=torch.channels_last)
+        self._first_current = self._layout(self.pops[0].name, self.first_conv(x))
         self._v = {
             p.name: self._layout(
+                p.name,
                 torch.full(
                     (batch, *p.shape), self.init_mem, dtype=self.state_dtype, device=self.device
-                )
+                ),
             )
             for p in self.pops
         }
         self._last = {}
         if self.output_delay:
             self._last = {
-                p.name: torch.zeros((batch, *p.shape), dtype=self.dtype, device=self.device)
+                p.name: self._layout(
+                    p.name,
+                    torch.zeros((batch, *p.shape), dtype=self.dtype, device=self.device),
+                )
                 for p in self.pops
             }
         classes = self.model.spec.num_classes
@@ -231,10 +268,11 @@ class Simulator:
         return SimulationResult(heads, counts, self.pops, timesteps)
 
     # -- one chunk ------------------------------------------------------------------
-    def _layout(self, tensor: Tensor) -> Tensor:
-        if tensor.dim() == 4 and self.channels_last:
+    def _layout(self, name: str, tensor: Tensor) -> Tensor:
+        """`tensor` in the layout of population `name` (a no-op when it already is)."""
+        if tensor.dim() == 4 and name in self.cl_pops:
             return tensor.contiguous(memory_format=torch.channels_last)
-        return tensor
+        return tensor.contiguous()
 
     def _fire(self, name: str, currents: Tensor, constant: bool = False) -> Tensor:
         """Integrate currents into population `name`; returns the spikes it emits."""
@@ -243,8 +281,9 @@ class Simulator:
             out = torch.empty(
                 (self._steps * self._batch, *pop.shape), dtype=self.dtype, device=self.device
             )
-            out = self._layout(out)
+            out = self._layout(name, out)
         else:
+            currents = self._layout(name, currents)
             out = currents  # spikes overwrite the currents (each step reads its own first)
         spikes = if_scan(currents, self._v[name], out, constant=constant)
         if self.output_delay:
