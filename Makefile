@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (see README):
-#   make demo   create .venv, then train and convert the embedded digits project
+#   make demo   create .venv, then train, convert and simulate the embedded digits project
 #   make test   create .venv, then lint and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,6 +18,9 @@ setup: $(BIN)/.installed
 demo: setup
 	$(BIN)/bsf train $(PROJECT)
 	$(BIN)/bsf convert $(PROJECT)
+	$(BIN)/bsf simulate $(PROJECT) --split tune
+	$(BIN)/bsf simulate $(PROJECT) --split test
+	$(BIN)/bsf inspect $(PROJECT)/spikes/test --sample 5 --accuracy
 
 lint: setup
 	$(BIN)/ruff check .

@@ -186,8 +186,9 @@ def speed(name: str, model: MultiExitNet, x: torch.Tensor, timesteps: int, round
             )
     contenders["ann"] = (lambda: model(x), batch)
     print(f"\n## {name}: batch {batch}, T = {timesteps}, {rounds} interleaved rounds")
+    convs = sum(isinstance(m, nn.Conv2d) for m in model.blocks.modules()) - 1
     print(
-        f"ours uses {'integer' if ours.integer_convs else 'float32'} spike convolutions, "
+        f"ours runs {len(ours.integer_convs)} of {convs} spike convolutions as integer, "
         f"chunk {ours.chunk_length(min(batch, ours.sub_batch or batch))}, "
         f"sub-batch {ours.sub_batch}"
     )
@@ -208,6 +209,12 @@ def speed(name: str, model: MultiExitNet, x: torch.Tensor, timesteps: int, round
     )
     ours_mismatch = mismatch(result.heads, reference.heads)
     print(f"spike mismatch vs the float32 step oracle: ours {ours_mismatch:.2e}")
+    exact = simulate_stepwise(model, x, timesteps, dtype=torch.float64)
+    print(
+        f"  for scale: float32 oracle vs float64 oracle "
+        f"{mismatch(reference.heads, exact.heads):.2e}, ours vs float64 oracle "
+        f"{mismatch(result.heads, exact.heads):.2e}"
+    )
     for label, net in sj.items():
         outs = run_spikingjelly(net, x, timesteps, label == "sj-multi")
         sj_heads = {h: o.bool() for h, o in zip(model.head_names, outs)}

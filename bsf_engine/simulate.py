@@ -139,6 +139,9 @@ def run(
             )
         _remove_simulation(folder)
         manifest = None
+    if manifest is not None and manifest.get("complete"):
+        events.log(f"{folder} is up to date (use --overwrite to simulate again)")
+        return manifest
     if manifest is None and not overwrite and any(folder.glob("batch_*.npz")):
         raise ArtifactExistsError(
             f"{folder}: holds batch files but no {MANIFEST}, so their settings are unknown; "

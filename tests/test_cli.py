@@ -178,3 +178,25 @@ def test_unexpected_errors_are_one_line_unless_debug(cli, make_project, monkeypa
     )
     with pytest.raises(RuntimeError):
         cli("--debug", "train", folder)
+
+
+def test_simulate_bad_input_is_one_line(cli, make_project) -> None:
+    folder = make_project()
+    result = cli("simulate", folder)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {folder / 'snn.pt'}: missing; run `bsf convert {folder}` first\n"
+    )
+    result = cli("simulate", folder, "--split", "val")
+    assert result.exit_code == 2
+    assert result.stderr == "error: split 'val': choose tune or test\n"
+    result = cli("simulate", folder, "--dtype", "int4")
+    assert result.exit_code == 2
+    assert "dtype 'int4': choose one of float32, float64, bfloat16, float16" in result.stderr
+    assert sorted(os.listdir(folder)) == ["project.toml"]
+
+
+def test_inspect_bad_path(cli, tmp_path) -> None:
+    result = cli("inspect", tmp_path / "missing")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path / 'missing'}: no such file or folder\n"

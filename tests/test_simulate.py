@@ -197,3 +197,15 @@ def test_kill_9_then_rerun_is_byte_identical(project, tmp_path) -> None:
     )
     assert batch_bytes(project) == batch_bytes(Project.open(other))
     assert not [p for p in folder.iterdir() if ".tmp-" in p.name]
+
+
+def test_complete_simulation_is_up_to_date(project) -> None:
+    from bsf_engine.events import RecordingEvents
+
+    simulate.run(project, split="test", limit=20)
+    manifest_path = simulate.spikes_folder(project, "test") / "manifest.json"
+    before = manifest_path.read_bytes()
+    events = RecordingEvents()
+    simulate.run(project, events, split="test", limit=20)
+    assert "up to date" in events.of_kind("log")[0]["message"]
+    assert manifest_path.read_bytes() == before

@@ -45,6 +45,7 @@ DEFAULT_SUB_BATCH = {"cpu": 64, "cuda": None}
 # u8 convolutions pay off where a layer's output map is large (measured: 1.8-2.8×
 # faster than float32 at ≥ 8×8 outputs, slower at 4×4 and below, where M is small)
 INTEGER_MIN_PIXELS = 64
+INTEGER_MIN_CHANNELS = 64  # and below 64 input channels (the digits net) float32 wins
 
 
 @dataclass
@@ -160,7 +161,8 @@ class Simulator:
         for conv, shape in shapes.items():
             out_h = (shape[1] + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
             out_w = (shape[2] + 2 * conv.padding[1] - conv.kernel_size[1]) // conv.stride[1] + 1
-            if backend == "auto" and out_h * out_w < INTEGER_MIN_PIXELS:
+            small = out_h * out_w < INTEGER_MIN_PIXELS or conv.in_channels < INTEGER_MIN_CHANNELS
+            if backend == "auto" and small:
                 continue
             fast = spikeconv.integer_conv(conv, (2, *shape))
             if fast is None:  # backend missing or inexact here: stay on float everywhere
