@@ -20,7 +20,7 @@ from torch import nn
 from . import atomic
 from .data import iterate_batches, load_datasets
 from .devices import resolve_device
-from .errors import ArtifactExistsError, MissingArtifactError
+from .errors import ArtifactExistsError
 from .evaluate import head_accuracies
 from .events import Events
 from .models.net import ConvBlock, MultiExitNet, ResidualBlock, build_model
@@ -171,11 +171,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     ann, ann_meta = load_ann(project, device)
     _refuse_to_replace(project, force)
     data = load_datasets(cfg)
-    if data.plan.digest() != ann_meta["split"]["digest"]:
-        raise MissingArtifactError(
-            f"{project.ann_json}: trained on a different split than the data gives now; "
-            f"rerun `bsf train {project.folder} --force`"
-        )
+    project.require_same_split(data.plan.digest(), ann_meta)
     began = time.perf_counter()
     folded = fold_batchnorm(ann)
     source = data.split(cfg.convert.calibration_split)

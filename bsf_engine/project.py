@@ -96,6 +96,26 @@ class Project:
                 f"{path}: corrupt ({exc.__class__.__name__}); delete it and rerun its stage"
             ) from None
 
+    def require_current(self, artifact: Path, json_path: Path, stage: str, sections: str) -> None:
+        """Raise (saying which command to run) unless `stage` made `artifact` from this config."""
+        if not artifact.is_file() or not json_path.is_file():
+            raise MissingArtifactError(
+                f"{artifact}: missing; run `bsf {stage} {self.folder}` first"
+            )
+        if not self.is_current(json_path, stage):
+            raise MissingArtifactError(
+                f"{artifact}: made from a different {sections} config; rerun "
+                f"`bsf {stage} {self.folder} --force`"
+            )
+
+    def require_same_split(self, digest: str, ann_meta: dict[str, Any]) -> None:
+        """Raise unless the data splits as it did when the ANN was trained."""
+        if digest != ann_meta["split"]["digest"]:
+            raise MissingArtifactError(
+                f"{self.ann_json}: trained on a different split than the data gives now; "
+                f"rerun `bsf train {self.folder} --force`"
+            )
+
     def is_current(self, json_path: Path, stage: str) -> bool:
         """The artifact exists and was made from the current config of its stage."""
         if not json_path.is_file():

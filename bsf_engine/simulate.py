@@ -19,7 +19,7 @@ import numpy as np
 from . import atomic
 from .data import iterate_batches, load_datasets
 from .devices import resolve_device
-from .errors import ArtifactExistsError, DataError, MissingArtifactError
+from .errors import ArtifactExistsError, DataError
 from .events import Events
 from .project import Project
 from .snn.network import load_converted
@@ -97,23 +97,13 @@ def run(
     if torch_device.type == "cpu" and dtype_name == "float16":
         raise DataError('dtype "float16" needs CUDA; use float32 or bfloat16 on the CPU')
 
-    if not project.snn_pt.is_file():
-        raise MissingArtifactError(
-            f"{project.snn_pt}: missing; run `bsf convert {project.folder}` first"
-        )
-    if not project.is_current(project.snn_json, "convert"):
-        raise MissingArtifactError(
-            f"{project.snn_pt}: made from a different config; rerun "
-            f"`bsf convert {project.folder} --force`"
-        )
+    project.require_current(
+        project.snn_pt, project.snn_json, "convert", "[data]/[model]/[train]/[convert]"
+    )
     net = load_converted(project.snn_pt)
     ann_meta = project.read_json(project.ann_json)
     data = load_datasets(project.config)
-    if data.plan.digest() != ann_meta["split"]["digest"]:
-        raise MissingArtifactError(
-            f"{project.ann_json}: trained on a different split than the data gives now; "
-            f"rerun `bsf train {project.folder} --force`"
-        )
+    project.require_same_split(data.plan.digest(), ann_meta)
     images = data.split(split)
     samples = min(len(images), limit) if limit else len(images)
     folder = spikes_folder(project, split)

@@ -315,15 +315,7 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
 
 def load_ann(project: Project, device: torch.device | str = "cpu") -> tuple[MultiExitNet, dict]:
     """The trained ANN (eval mode) and its ann.json; errors say to run `bsf train`."""
-    if not project.ann_pt.is_file() or not project.ann_json.is_file():
-        raise MissingArtifactError(
-            f"{project.ann_pt}: missing; run `bsf train {project.folder}` first"
-        )
-    if not project.is_current(project.ann_json, "train"):
-        raise MissingArtifactError(
-            f"{project.ann_pt}: made from a different [data]/[model]/[train] config; "
-            f"rerun `bsf train {project.folder} --force`"
-        )
+    project.require_current(project.ann_pt, project.ann_json, "train", "[data]/[model]/[train]")
     meta = project.read_json(project.ann_json)
     try:
         saved = torch.load(project.ann_pt, map_location="cpu", weights_only=False)

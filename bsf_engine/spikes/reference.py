@@ -73,7 +73,40 @@ def _check(path: Path, array: np.ndarray, labels: np.ndarray, name: str) -> np.n
     return array
 
 
-class ReferenceTestFolder:
+class _ReferenceFolder:
+    """What both reference layouts share: an IC head and a final head, batches by index."""
+
+    kind = ""
+    ic = "ic"
+    num_batches = 0
+
+    @property
+    def heads(self) -> list[str]:
+        return [self.ic, "final"]
+
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < self.num_batches:
+            raise DataError(
+                f"{self.folder}: batch {index} does not exist "
+                f"({self.num_batches} batches: 0-{self.num_batches - 1})"
+            )
+
+    def _batch(self, labels: np.ndarray, ic: tuple[Path, str], final: tuple[Path, str]):
+        dense = {
+            self.ic: _check(ic[0], _load(*ic), labels, ic[1]),
+            "final": _check(final[0], _load(*final), labels, final[1]),
+        }
+        return SpikeBatch(labels, dense["final"].shape[0], dense=dense)
+
+    def batch(self, index: int) -> SpikeBatch:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[SpikeBatch]:
+        for index in range(self.num_batches):
+            yield self.batch(index)
+
+
+class ReferenceTestFolder(_ReferenceFolder):
     """`output_{i}.npz` files (test spikes)."""
 
     kind = "reference-test"
@@ -86,39 +119,17 @@ class ReferenceTestFolder:
         if not numbered:
             raise DataError(f"{folder}: no output_<i>.npz files")
         self.files = [p for _, p in numbered]
+        self.num_batches = len(self.files)
         self.ic = _ic_name(folder)
         self.class_names: list[str] = []
         shape = npz_member_shape(self.files[0], "final")
         self.timesteps, self.num_classes = shape[0], shape[2]
 
-    @property
-    def heads(self) -> list[str]:
-        return [self.ic, "final"]
-
-    @property
-    def num_batches(self) -> int:
-        return len(self.files)
-
     def batch(self, index: int) -> SpikeBatch:
-        path = self._file(index)
+        self._check_index(index)
+        path = self.files[index]
         labels = _load(path, "labels").astype(np.int64)
-        dense = {
-            self.ic: _check(path, _load(path, "mid"), labels, "mid"),
-            "final": _check(path, _load(path, "final"), labels, "final"),
-        }
-        return SpikeBatch(labels, dense["final"].shape[0], dense=dense)
-
-    def _file(self, index: int) -> Path:
-        if not 0 <= index < len(self.files):
-            raise DataError(
-                f"{self.folder}: batch {index} does not exist "
-                f"({len(self.files)} batches: 0-{len(self.files) - 1})"
-            )
-        return self.files[index]
-
-    def __iter__(self) -> Iterator[SpikeBatch]:
-        for index in range(self.num_batches):
-            yield self.batch(index)
+        return self._batch(labels, (path, "mid"), (path, "final"))
 
     def labels(self) -> np.ndarray:
         return np.concatenate([_load(p, "labels").astype(np.int64) for p in self.files])
@@ -128,7 +139,7 @@ class ReferenceTestFolder:
         return int(sum(npz_member_shape(p, "labels")[0] for p in self.files))
 
 
-class ReferenceTuneFolder:
+class ReferenceTuneFolder(_ReferenceFolder):
     """`labels_{i}.npz` + `{-1|ic}_output_{i}.npz` files (tuning spikes)."""
 
     kind = "reference-tune"
@@ -142,11 +153,11 @@ class ReferenceTuneFolder:
                 outputs.setdefault(int(m.group(2)), {})[int(m.group(1))] = p
         if not labels:
             raise DataError(f"{folder}: no labels_<i>.npz files")
-        self.indices = sorted(labels)
-        self.label_files = [labels[i] for i in self.indices]
+        indices = sorted(labels)
+        self.label_files = [labels[i] for i in indices]
         self.output_files: list[tuple[Path, Path]] = []
         ic_layers: set[int] = set()
-        for i in self.indices:
+        for i in indices:
             found = outputs.get(i, {})
             ics = [k for k in found if k != -1]
             if -1 not in found or len(ics) != 1:
@@ -155,37 +166,18 @@ class ReferenceTuneFolder:
                 )
             ic_layers.add(ics[0])
             self.output_files.append((found[ics[0]], found[-1]))
+        self.num_batches = len(indices)
         ic = _ic_name(folder)
         self.ic = ic if ic != "ic" or len(ic_layers) != 1 else f"ic{ic_layers.pop()}"
         self.class_names: list[str] = []
         shape = npz_member_shape(self.output_files[0][1], "o")
         self.timesteps, self.num_classes = shape[0], shape[2]
 
-    @property
-    def heads(self) -> list[str]:
-        return [self.ic, "final"]
-
-    @property
-    def num_batches(self) -> int:
-        return len(self.indices)
-
     def batch(self, index: int) -> SpikeBatch:
-        if not 0 <= index < self.num_batches:
-            raise DataError(
-                f"{self.folder}: batch {index} does not exist "
-                f"({self.num_batches} batches: 0-{self.num_batches - 1})"
-            )
+        self._check_index(index)
         labels = _load(self.label_files[index], "l").astype(np.int64).reshape(-1)
         ic_path, final_path = self.output_files[index]
-        dense = {
-            self.ic: _check(ic_path, _load(ic_path, "o"), labels, "o"),
-            "final": _check(final_path, _load(final_path, "o"), labels, "o"),
-        }
-        return SpikeBatch(labels, dense["final"].shape[0], dense=dense)
-
-    def __iter__(self) -> Iterator[SpikeBatch]:
-        for index in range(self.num_batches):
-            yield self.batch(index)
+        return self._batch(labels, (ic_path, "o"), (final_path, "o"))
 
     def labels(self) -> np.ndarray:
         return np.concatenate(
