@@ -136,3 +136,22 @@ def test_running_prediction_and_accuracy_curve(tmp_path) -> None:
     batch = source.batch(0)
     expected = (running_prediction(batch.cumulative("final"))[-1] == batch.labels).mean()
     assert steps[-1] == 16 and acc[-1] == pytest.approx(expected)
+
+
+def test_inspect_reference_folder_and_single_batch(cli, tmp_path) -> None:
+    write_reference_test(tmp_path / "run" / "snn_vgg19", batches=2, t=24, b=4, k=3, ic=6)
+    result = cli(
+        "inspect", tmp_path / "run" / "snn_vgg19", "--batch", "1", "--sample", "2", "--accuracy"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "(reference-test)" in result.stdout
+    assert "ic6, final" in result.stdout and "8 in 2 batches" in result.stdout
+    assert "ic6: output spikes" in result.stdout and "final: predicts" in result.stdout
+    heads = {"final": random_spikes(seed=3), "ic1": random_spikes(seed=4)}
+    data = encode_batch(np.array([0, 1, 2, 3, 0]), np.arange(5), heads, np.zeros((37, 2)), 37)
+    (tmp_path / "b.npz").write_bytes(data)
+    result = cli("inspect", tmp_path / "b.npz", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["kind"] == "bsf-batch" and summary["timesteps"] == 37
+    assert summary["label_counts"] == [2, 1, 1, 1]
