@@ -196,6 +196,7 @@ class EnergySection:
     mux: float = opt(0.094245, "spikesim: multiplexer (pJ)", check=_non_negative)
     mem_fetch: float = opt(4.64, "spikesim: memory fetch (pJ)", check=_non_negative)
     neuron: float = opt(1.274, "spikesim: neuron (pJ, used ×4)", check=_non_negative)
+    gap_rows: bool = opt(False, "spikesim: also map each head's global average pool onto crossbars")
 
 
 SECTIONS: dict[str, type] = {
