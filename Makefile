@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (see README):
-#   make demo   create .venv, then train, convert and simulate the embedded digits project
+#   make demo   create .venv, then run the embedded digits project end to end
 #   make test   create .venv, then lint and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +20,8 @@ demo: setup
 	$(BIN)/bsf convert $(PROJECT)
 	$(BIN)/bsf simulate $(PROJECT) --split tune
 	$(BIN)/bsf simulate $(PROJECT) --split test
-	$(BIN)/bsf inspect $(PROJECT)/spikes/test --sample 5 --accuracy
+	$(BIN)/bsf tune $(PROJECT)
+	$(BIN)/bsf report $(PROJECT)
 
 lint: setup
 	$(BIN)/ruff check .

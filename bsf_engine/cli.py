@@ -490,6 +490,152 @@ def inspect(
         out.print(f"{trace.name}: predicts {final} at T ({verdict}){when}")
 
 
+@app.command()
+@guarded
+def tune(
+    project: ProjectArg,
+    numerics: Annotated[
+        str | None, typer.Option(help="exact (log-space) or reference (the authors' procedure)")
+    ] = None,
+) -> None:
+    """Tune α(t) for every step on the tune split (grid search and empirical Bayes)."""
+    from . import tune as tune_stage
+    from .console import RichEvents
+
+    path = Path(project)
+    with RichEvents(err) as events:
+        if path.is_dir() and not (path / "project.toml").is_file() and _is_reference(path):
+            summary = tune_stage.run_reference(path, events, numerics=numerics or "reference")
+            where = path / "bsf"
+        else:
+            p = _open(project)
+            summary = tune_stage.run(p, events, numerics=numerics)
+            where = p.folder
+    at_t = summary["at_T"]
+    out.print(
+        f"α(t) for t = 1…{summary['timesteps']} on {summary['samples']} tune samples "
+        f"({summary['numerics']} numerics, IC head {summary['ic_head']}, "
+        f"{summary['seconds']:.1f} s)"
+    )
+    out.print(
+        f"at T: α_grid {at_t['alpha_grid']:g} (tune accuracy {100 * at_t['accuracy_grid']:.2f}%), "
+        f"α_emp {at_t['alpha_emp']:.3g}"
+    )
+    out.print(f"wrote {where / 'alpha.npz'}, {where / 'alpha.json'}")
+
+
+def _is_reference(path: Path) -> bool:
+    names = {p.name for p in path.iterdir()}
+    return (
+        "command.json" in names
+        or "train" in names
+        or any(n.startswith(("snn", "alpha_output", "division_linear")) for n in names)
+    )
+
+
+@app.command()
+@guarded
+def report(
+    project: ProjectArg,
+    energy: Annotated[str | None, typer.Option(help="spikesim or syops")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="target as a fraction of the ANN accuracy (0.97)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    csv_dir: Annotated[
+        str | None, typer.Option("--csv", help="write curves.csv and summary.csv to this folder")
+    ] = None,
+    ann_accuracy: Annotated[
+        float | None, typer.Option(help="reference folders: the ANN accuracy the target uses")
+    ] = None,
+) -> None:
+    """Accuracy against energy on the test split: final-only, IC-only, BSF-grid, BSF-emp."""
+    from . import report as report_stage
+    from .console import RichEvents
+
+    if energy is not None and energy not in ("spikesim", "syops"):
+        raise BsfError(f"--energy {energy}: choose spikesim or syops")
+    path = Path(project)
+    with RichEvents(err) as events:
+        if path.is_dir() and not (path / "project.toml").is_file() and _is_reference(path):
+            from .reference_run import report_reference
+
+            result = report_reference(
+                path,
+                events,
+                energy=energy or "spikesim",
+                target=target if target is not None else 0.97,
+                ann_accuracy=ann_accuracy,
+            )
+        else:
+            result = report_stage.run(_open(project), events, energy=energy, target=target)
+    if csv_dir:
+        for written in report_stage.write_csv(result, Path(csv_dir)):
+            err.print(f"wrote {written}")
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    _print_report(result)
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    import numpy as np
+
+    from . import plots
+    from .report import LABELS, METHODS
+
+    table = Table(
+        title=f"test split: {result['samples']} samples, T = {result['timesteps']}, "
+        f"{result['energy_model']} energy; target {100 * result['target']:.2f}% "
+        f"({100 * result['target_fraction']:g}% of {result['target_basis']})",
+        title_justify="left",
+    )
+    for column in (
+        "method",
+        "acc. at T",
+        "steps to target",
+        "energy to target",
+        "reduction",
+        "AUC change",
+    ):
+        table.add_column(column, justify="left" if column == "method" else "right")
+
+    def fmt(value, unit="", scale=1.0, digits=2):
+        return "—" if value is None else f"{value * scale:.{digits}f}{unit}"
+
+    for name in METHODS:
+        row = result["methods"][name]
+        table.add_row(
+            LABELS[name],
+            fmt(row["accuracy_at_T"], "%", 100),
+            "—" if row["steps_to_target"] is None else str(row["steps_to_target"]),
+            fmt(row["energy_to_target_J"], " µJ", 1e6, 3),
+            fmt(row["reduction_pct"], "%"),
+            fmt(row["auc_increase_pct"], "%"),
+        )
+    out.print(table)
+    curves = result["curves"]
+    series = {}
+    for name in METHODS:
+        energy = np.asarray(curves["energy_J"][name]) * 1e6
+        accuracy = np.asarray(curves["accuracy"][name])
+        keep = np.unique(np.geomspace(1, len(energy), 300).astype(int) - 1)
+        series[LABELS[name]] = (energy[keep], accuracy[keep])
+    width = max(40, min(out.width, 140))
+    print(
+        plots.curves(
+            "accuracy against energy (µJ, log scale)",
+            series,
+            width,
+            18,
+            ylabel="accuracy",
+            hline=result["target"],
+            xlog=True,
+            color=out.is_terminal,
+        )
+    )
+
+
 def main() -> None:
     import signal
 

@@ -138,3 +138,70 @@ def spikesim_step_energy(spec: ModelSpec, constants: SpikeSimConstants) -> StepE
 
 def _block_index(name: str) -> int:
     return -1 if name == "stem" else int(name.split(".")[1])
+
+
+# -- SyOPs ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SyopsModel:
+    """Per population: energy (J) per spike for each part of the network it drives."""
+
+    per_spike: dict[str, dict[str, float]]  # population -> part ("features"/head) -> J
+    input_layer: float  # J per step for the analog input layer's MACs
+
+    def step_energy(self, mean_counts, parts: set[str]):
+        """J per step [T] from mean spikes per sample [T, L] (columns in `populations` order)."""
+        import numpy as np
+
+        weights = np.array(
+            [
+                sum(j for part, j in self.per_spike[name].items() if part in parts)
+                for name in self.per_spike
+            ]
+        )
+        return mean_counts @ weights + self.input_layer
+
+
+def syops_model(spec: ModelSpec, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6) -> SyopsModel:
+    """Mean fan-out of every population (its consumers' MACs per input neuron) × E_AC."""
+    from .models.complexity import layer_costs
+    from .models.net import build_model
+    from .snn.network import populations
+
+    model = build_model(ModelSpec.from_dict({**spec.to_dict(), "batchnorm": False}))
+    pops = populations(model)
+    neurons = {p.name: p.neurons for p in pops}
+    costs = {r.name: r for r in layer_costs(spec)}
+    arch = spec.archdef
+    ac, mac = e_ac_pj * 1e-12, e_mac_pj * 1e-12
+    per_spike: dict[str, dict[str, float]] = {p.name: {} for p in pops}
+
+    def drives(source: str, part: str, macs: float) -> None:
+        per_spike[source][part] = per_spike[source].get(part, 0.0) + macs / neurons[source] * ac
+
+    size, channels = spec.image_size, spec.in_channels
+    if arch.stem is not None:
+        input_macs = costs["stem"].macs
+        previous = "stem"
+        channels = scaled(arch.stem, spec.width)
+    else:
+        input_macs = costs["block 0"].macs
+        previous = "blocks.0"
+    for index, (c, stride) in enumerate(arch.blocks):
+        c = scaled(c, spec.width)
+        out = _down(size, stride)
+        if arch.family == "resnet":
+            conv1 = channels * c * 9 * out * out
+            shortcut = channels * c * out * out
+            conv2 = c * c * 9 * out * out
+            drives(previous, "features", conv1 + shortcut)
+            drives(f"blocks.{index}.mid", "features", conv2)
+        elif index > 0:
+            drives(previous, "features", channels * c * 9 * out * out)
+        previous = f"blocks.{index}"
+        channels, size = c, out
+        for head in spec.head_names:
+            tap = len(arch.blocks) - 1 if head == "final" else int(head[2:])
+            if tap == index:
+                drives(previous, head, neurons[previous])  # GAP: one accumulate per spike
+                drives(f"heads.{head}.pool", head, c * spec.num_classes)
+    return SyopsModel(per_spike, input_macs * mac)

@@ -35,17 +35,25 @@ def _broadcast_n(n: Tensor | float, like: Tensor) -> Tensor | float:
     return n
 
 
+def _alpha(alpha: float | Tensor) -> Tensor:
+    # a tensor, so that α / E is a true division (a Python number divided by a tensor is
+    # computed as number · (1/tensor) in torch, which differs in the last bit)
+    return torch.as_tensor(alpha, dtype=torch.float64)
+
+
 def posterior(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact"):
     """(a, b) of the posterior Beta over each class's final-head firing probability."""
+    alpha = _alpha(alpha)
     n = _broadcast_n(n, m)
     e = ic_rate(k, n, numerics)
     a = alpha + m.double()
-    b = alpha * (1.0 / e - 1.0) + (n - m.double())
+    b = alpha * (torch.ones_like(e) / e - 1.0) + (n - m.double())
     return a, b
 
 
 def posterior_mean(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact"):
     """r = (α + M)/(α/E + N)."""
+    alpha = _alpha(alpha)
     n = _broadcast_n(n, m)
     e = ic_rate(k, n, numerics)
     return (alpha + m.double()) / (alpha / e + n)
@@ -68,8 +76,8 @@ def log_evidence(alpha: float | Tensor, m: Tensor, k: Tensor, n) -> Tensor:
     """log B(M + α, N − M + β) − log B(α, β), elementwise, in float64 (exact numerics)."""
     n = _broadcast_n(n, m)
     e = ic_rate(k, n)
-    alpha = torch.as_tensor(alpha, dtype=torch.float64)
-    beta = alpha * (1.0 / e - 1.0)
+    alpha = _alpha(alpha)
+    beta = alpha * (torch.ones_like(e) / e - 1.0)
     m = m.double()
     return _betaln(m + alpha, n - m + beta) - _betaln(alpha, beta)
 

@@ -85,8 +85,10 @@ def curves(
     color: bool = True,
 ) -> str:
     _start(width, height)
-    for name, (x, y) in series.items():
-        plt.plot(np.asarray(x).tolist(), np.asarray(y).tolist(), label=name, marker="hd")
+    # without colour, lines differ by their marker
+    markers = ["hd"] * len(series) if color else ["•", "o", "+", "x", "*", "#"]
+    for (name, (x, y)), marker in zip(series.items(), markers):
+        plt.plot(np.asarray(x).tolist(), np.asarray(y).tolist(), label=name, marker=marker)
     if hline is not None:
         plt.hline(hline, "red")
     if xlog:

@@ -20,7 +20,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "data": {"batch_size": 32},
         "model": {"arch": "vggtiny", "ic": 2},
         "train": {"epochs": 30, "lr": 0.05},
-        "simulate": {"timesteps": 500, "batch_size": 128},
+        "simulate": {"timesteps": 500, "batch_size": 128, "output_delay": True},
     },
     "mnist": {
         "model": {"arch": "vgg11", "ic": 3},

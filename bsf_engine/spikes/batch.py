@@ -49,6 +49,19 @@ class SpikeBatch:
         """int32 [T, B, K]: spikes of each output neuron in steps 0..t (inclusive)."""
         return np.cumsum(self.head(name), axis=0, dtype=np.int32)
 
+    def cumulative_blocks(self, name: str, block: int = 256):
+        """Yield (t0, int32 [tb, B, K]): cumulative counts of steps t0 … t0+tb−1, block by block.
+
+        Memory stays O(block · B · K) whatever T is.
+        """
+        spikes = self.head(name)
+        running = np.zeros(spikes.shape[1:], dtype=np.int32)
+        for start in range(0, self.timesteps, block):
+            chunk = np.cumsum(spikes[start : start + block], axis=0, dtype=np.int32)
+            chunk += running
+            running = chunk[-1].copy()
+            yield start, chunk
+
     def counts_at(self, name: str, t: int) -> np.ndarray:
         """int32 [B, K]: spikes in the first t steps (t = 0 … T)."""
         if not 0 <= t <= self.timesteps:

@@ -1,0 +1,118 @@
+"""Results made by the authors' scripts, read as they are: spikes, α files, command.json.
+
+A reference run folder holds `command.json` (dataset, model, ic_index, …), test
+spikes in `snn*/output_{i}.npz`, tuning spikes in `train/`, and α curves in
+`alpha_output_{grid|emp}.npz` (raw, key `alpha`) and
+`division_linear_alpha_{grid|emp}.npz` (their piecewise-linear version, key `y`).
+`bsf report` on such a folder computes the same curves and energies as on a
+project; results go to `<folder>/bsf/`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import alpha as search
+from . import atomic
+from .errors import DataError
+from .events import Events
+from .models.archs import ARCHS
+from .models.spec import ModelSpec
+from .report import build_report
+from .spikes import open_spikes
+
+SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10), "cifar100": (3, 32, 100)}
+
+
+def _find(folder: Path, names: list[str]) -> Path | None:
+    """The first of `names` in the folder itself, else one level down."""
+    for pattern in ("{}", "*/{}"):
+        for name in names:
+            hits = sorted(folder.glob(pattern.format(name)))
+            if hits:
+                return hits[0]
+    return None
+
+
+def read_command(folder: Path) -> dict[str, Any]:
+    path = folder / "command.json"
+    if not path.is_file():
+        raise DataError(f"{folder}: no command.json (the reference run's settings)")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise DataError(f"{path}: not JSON") from None
+
+
+def spec_from_command(command: dict[str, Any], classes: int) -> ModelSpec:
+    dataset = str(command.get("dataset", "")).lower().replace("-", "")
+    arch = str(command.get("model", command.get("arch", ""))).lower()
+    if dataset not in SHAPES:
+        raise DataError(f"command.json: dataset {dataset!r} unknown (mnist, cifar10, cifar100)")
+    if arch not in ARCHS:
+        raise DataError(f"command.json: model {arch!r} unknown ({', '.join(ARCHS)})")
+    ic = command.get("ic_index")
+    if not isinstance(ic, int):
+        raise DataError("command.json: ic_index missing or not an integer")
+    channels, size, _ = SHAPES[dataset]
+    return ModelSpec(arch, channels, size, classes, (ic,))
+
+
+def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
+    """The run's α curves: their piecewise-linear files, else their raw ones, else bsf's."""
+    curves = {}
+    for kind in ("grid", "emp"):
+        linear = _find(folder, [f"division_linear_alpha_{kind}.npz"])
+        raw = _find(folder, [f"alpha_output_{kind}.npz"])
+        if linear is not None:
+            with np.load(linear) as npz:
+                curves[f"alpha_{kind}_approx"] = np.asarray(npz["y"], dtype=np.float64)
+        elif raw is not None:
+            with np.load(raw) as npz:
+                values = np.asarray(npz["alpha"], dtype=np.float64)
+            curves[f"alpha_{kind}_approx"] = search.approximate(
+                values, search.knots_for(len(values))
+            )
+    if len(curves) < 2 and (folder / "bsf" / "alpha.npz").is_file():
+        with np.load(folder / "bsf" / "alpha.npz") as npz:
+            for kind in ("grid", "emp"):
+                curves.setdefault(f"alpha_{kind}_approx", npz[f"alpha_{kind}_approx"])
+    if len(curves) < 2:
+        raise DataError(
+            f"{folder}: no α curves (division_linear_alpha_*.npz, "
+            "alpha_output_*.npz); run `bsf tune` on the folder first"
+        )
+    for key, value in curves.items():
+        if len(value) != timesteps:
+            raise DataError(f"{folder}: {key} has {len(value)} steps, the spikes {timesteps}")
+    return curves
+
+
+def report_reference(
+    folder: Path,
+    events: Events | None = None,
+    *,
+    energy: str = "spikesim",
+    target: float = 0.97,
+    ann_accuracy: float | None = None,
+) -> dict[str, Any]:
+    command = read_command(folder)
+    spikes = next(
+        (p for p in sorted(folder.iterdir()) if p.is_dir() and p.name.startswith("snn")), None
+    )
+    if spikes is None:
+        raise DataError(f"{folder}: no snn*/ folder of test spikes (output_<i>.npz)")
+    source = open_spikes(spikes)
+    spec = spec_from_command(command, source.num_classes)
+    alpha = reference_alpha(folder, source.timesteps)
+    ic = next(h for h in source.heads if h != "final")
+    report = build_report(source, alpha, ic, spec, energy, None, target, ann_accuracy, events)
+    report["source"] = str(folder)
+    out = folder / "bsf"
+    out.mkdir(exist_ok=True)
+    atomic.write_json(out / "report.json", report)
+    return report

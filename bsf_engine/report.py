@@ -1,0 +1,294 @@
+"""Stage `report`: accuracy against time and energy on the test split, for every method.
+
+Methods: final-only (the final head's counts), IC-only (the IC head's counts),
+BSF-grid and BSF-emp (the fusion with the piecewise-linear α(t) from `tune`).
+Target = fraction × the ANN's final-head test accuracy. For each method: the
+first step reaching the target and the energy spent until then, the reduction
+against final-only, and the area under accuracy-over-energy up to final-only's
+energy-to-target (as % change against final-only).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import atomic, fusion
+from .energy import SpikeSimConstants, spikesim_step_energy, syops_model
+from .errors import DataError, MissingArtifactError
+from .events import Events
+from .models.spec import ModelSpec
+from .spikes import open_spikes
+from .versioning import file_digest, stamp
+
+METHODS = ("final", "ic", "bsf_grid", "bsf_emp")
+LABELS = {"final": "final only", "ic": "IC only", "bsf_grid": "BSF grid", "bsf_emp": "BSF emp"}
+TIME_BLOCK = 128
+
+
+def accuracy_curves(
+    source, alpha_grid: np.ndarray, alpha_emp: np.ndarray, ic: str, events: Events | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
+    """Per-step accuracy of every method, and mean spikes per sample per population [T, L]."""
+    events = events or Events()
+    timesteps = source.timesteps
+    correct = {name: np.zeros(timesteps, dtype=np.int64) for name in METHODS}
+    counts = None
+    samples = 0
+    steps_all = torch.arange(1, timesteps + 1, dtype=torch.float64)
+    grid = torch.as_tensor(alpha_grid, dtype=torch.float64)
+    emp = torch.as_tensor(alpha_emp, dtype=torch.float64)
+    events.progress("batch", 0, source.num_batches, "batch")
+    for index, batch in enumerate(source):
+        labels = torch.from_numpy(batch.labels)
+        blocks = zip(
+            batch.cumulative_blocks("final", TIME_BLOCK), batch.cumulative_blocks(ic, TIME_BLOCK)
+        )
+        for (start, m_np), (_, k_np) in blocks:
+            stop = start + m_np.shape[0]
+            m, k = torch.from_numpy(m_np), torch.from_numpy(k_np)
+            n = steps_all[start:stop]
+            predictions = {
+                "final": m.argmax(-1),
+                "ic": k.argmax(-1),
+                "bsf_grid": fusion.predict(grid[start:stop].view(-1, 1, 1), m, k, n),
+                "bsf_emp": fusion.predict(emp[start:stop].view(-1, 1, 1), m, k, n),
+            }
+            for name, predicted in predictions.items():
+                correct[name][start:stop] += (predicted == labels).sum(dim=1).numpy()
+        if batch.counts is not None:
+            counts = batch.counts.astype(np.float64) if counts is None else counts + batch.counts
+        samples += batch.size
+        events.progress("batch", index + 1, source.num_batches, "batch")
+    if samples == 0:
+        raise DataError(f"{source.folder}: no test samples")
+    mean_counts = counts / samples if counts is not None else None
+    return {name: c / samples for name, c in correct.items()}, mean_counts, samples
+
+
+def energy_curves(
+    spec: ModelSpec, model: str, energy_cfg, timesteps: int, mean_counts: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """Cumulative energy (J) after t = 1 … T steps for each method."""
+    steps = np.arange(1, timesteps + 1, dtype=np.float64)
+    ic_heads = {h for h in spec.head_names if h != "final"}
+    if model == "spikesim":
+        constants = (
+            SpikeSimConstants.from_config(energy_cfg)
+            if energy_cfg is not None
+            else SpikeSimConstants()
+        )
+        per_step = spikesim_step_energy(spec, constants)
+        return {
+            "final": steps * per_step.final_only,
+            "ic": steps * per_step.ic_only,
+            "bsf_grid": steps * per_step.bsf,
+            "bsf_emp": steps * per_step.bsf,
+        }
+    if mean_counts is None:
+        raise DataError(
+            "energy model syops needs per-layer spike counts, which only bsf's own "
+            "spike files record; use --energy spikesim"
+        )
+    e_ac = energy_cfg.e_ac_pj if energy_cfg is not None else 0.9
+    e_mac = energy_cfg.e_mac_pj if energy_cfg is not None else 4.6
+    syops = syops_model(spec, e_ac, e_mac)
+    final = np.cumsum(syops.step_energy(mean_counts, {"features", "final"}))
+    bsf = np.cumsum(syops.step_energy(mean_counts, {"features", "final", *ic_heads}))
+    ic_parts = {"features", *ic_heads}  # features past the IC are not needed by the IC …
+    ic = np.cumsum(syops.step_energy(mean_counts, ic_parts))  # … but are counted (an upper bound)
+    return {"final": final, "ic": ic, "bsf_grid": bsf, "bsf_emp": bsf}
+
+
+def headline(
+    accuracy: dict[str, np.ndarray], energy: dict[str, np.ndarray], target: float
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    reached = {}
+    for name in METHODS:
+        hits = np.nonzero(accuracy[name] >= target)[0]
+        reached[name] = int(hits[0]) if hits.size else None
+    final_t = reached["final"]
+    final_energy = energy["final"][final_t] if final_t is not None else None
+    areas = {}
+    for name in METHODS:
+        if final_energy is not None:
+            keep = energy[name] <= final_energy
+            e = np.concatenate([[0.0], energy[name][keep]])
+            a = np.concatenate([[0.0], accuracy[name][keep]])
+            areas[name] = float(np.trapezoid(a, e)) if e.size > 1 else 0.0
+        else:
+            areas[name] = None
+    for name in METHODS:
+        t = reached[name]
+        spent = float(energy[name][t]) if t is not None else None
+        reduction = None
+        if spent is not None and final_energy:
+            reduction = (final_energy - spent) / final_energy * 100
+        increase = None
+        if areas[name] is not None and areas["final"]:
+            increase = (areas[name] - areas["final"]) / areas["final"] * 100
+        out[name] = {
+            "accuracy_at_T": float(accuracy[name][-1]),
+            "steps_to_target": t + 1 if t is not None else None,
+            "energy_to_target_J": spent,
+            "reduction_pct": None if reduction is None else float(reduction),
+            "auc": areas[name],
+            "auc_increase_pct": None if increase is None else float(increase),
+        }
+    return out
+
+
+def build_report(
+    source,
+    alpha: dict[str, np.ndarray],
+    ic: str,
+    spec: ModelSpec,
+    model: str,
+    energy_cfg,
+    target_fraction: float,
+    ann_accuracy: float | None,
+    events: Events | None = None,
+) -> dict[str, Any]:
+    accuracy, mean_counts, samples = accuracy_curves(
+        source, alpha["alpha_grid_approx"], alpha["alpha_emp_approx"], ic, events
+    )
+    energy = energy_curves(spec, model, energy_cfg, source.timesteps, mean_counts)
+    reference_accuracy = ann_accuracy if ann_accuracy is not None else float(accuracy["final"][-1])
+    target = target_fraction * reference_accuracy
+    return {
+        "split": "test",
+        "samples": samples,
+        "timesteps": source.timesteps,
+        "ic_head": ic,
+        "energy_model": model,
+        "target_fraction": target_fraction,
+        "ann_accuracy": ann_accuracy,
+        "target_basis": "ANN final-head test accuracy"
+        if ann_accuracy is not None
+        else "final-only SNN accuracy at T (no ANN accuracy given)",
+        "target": target,
+        "methods": headline(accuracy, energy, target),
+        "curves": {
+            "accuracy": {k: v.tolist() for k, v in accuracy.items()},
+            "energy_J": {k: v.tolist() for k, v in energy.items()},
+            "alpha_grid": np.asarray(alpha["alpha_grid_approx"]).tolist(),
+            "alpha_emp": np.asarray(alpha["alpha_emp_approx"]).tolist(),
+        },
+    }
+
+
+def write_csv(report: dict[str, Any], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    curves = report["curves"]
+    path = folder / "curves.csv"
+    rows = []
+    for t in range(report["timesteps"]):
+        row = {"t": t + 1}
+        for name in METHODS:
+            row[f"acc_{name}"] = curves["accuracy"][name][t]
+            row[f"energy_J_{name}"] = curves["energy_J"][name][t]
+        row["alpha_grid"] = curves["alpha_grid"][t]
+        row["alpha_emp"] = curves["alpha_emp"][t]
+        rows.append(row)
+
+    def writer(handle) -> None:
+        import io
+
+        text = io.StringIO()
+        out = csv.DictWriter(text, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+        handle.write(text.getvalue().encode())
+
+    atomic.write_with(path, writer)
+    summary = folder / "summary.csv"
+
+    def summary_writer(handle) -> None:
+        import io
+
+        text = io.StringIO()
+        out = csv.writer(text)
+        fields = [
+            "accuracy_at_T",
+            "steps_to_target",
+            "energy_to_target_J",
+            "reduction_pct",
+            "auc",
+            "auc_increase_pct",
+        ]
+        out.writerow(["method", *fields])
+        for name in METHODS:
+            out.writerow([name, *(report["methods"][name][f] for f in fields)])
+        handle.write(text.getvalue().encode())
+
+    atomic.write_with(summary, summary_writer)
+    return [path, summary]
+
+
+def load_alpha(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as npz:
+            return {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise MissingArtifactError(f"{path}: missing; run `bsf tune` first") from None
+    except Exception as exc:
+        raise MissingArtifactError(
+            f"{path}: unreadable ({exc.__class__.__name__}); rerun `bsf tune`"
+        ) from None
+
+
+def run(
+    project, events: Events | None = None, *, energy: str | None = None, target: float | None = None
+) -> dict[str, Any]:
+    """Report on the project's test spikes; writes report.json and returns it."""
+    events = events or Events()
+    cfg = project.config
+    model = energy or cfg.energy.model
+    fraction = cfg.fusion.target if target is None else target
+    if not 0 < fraction <= 1:
+        raise DataError(f"target {fraction}: must be in (0, 1]")
+    folder = project.folder / "spikes" / "test"
+    if not (folder / "manifest.json").is_file():
+        raise MissingArtifactError(
+            f"{folder}: no test spikes; run `bsf simulate {project.folder} --split test` first"
+        )
+    source = open_spikes(folder)
+    if not source.complete:
+        raise MissingArtifactError(
+            f"{folder}: simulation incomplete; rerun `bsf simulate "
+            f"{project.folder} --split test` to finish it"
+        )
+    alpha = load_alpha(project.folder / "alpha.npz")
+    meta = json.loads((project.folder / "alpha.json").read_text())
+    if len(alpha["alpha_grid_approx"]) != source.timesteps:
+        raise MissingArtifactError(
+            f"{project.folder / 'alpha.npz'}: tuned for T = {len(alpha['alpha_grid_approx'])}, "
+            f"the test spikes have T = {source.timesteps}; simulate both splits with the same T"
+        )
+    ann = project.read_json(project.ann_json)
+    spec = ModelSpec.from_dict(project.read_json(project.snn_json)["spec"])
+    report = build_report(
+        source,
+        alpha,
+        meta["ic_head"],
+        spec,
+        model,
+        cfg.energy,
+        fraction,
+        ann["final_test_accuracy"],
+        events,
+    )
+    report["stamp"] = stamp("report", cfg.hash_of("fusion", "energy"))
+    report["inputs"] = {
+        "alpha.npz": file_digest(project.folder / "alpha.npz"),
+        "spikes/test/manifest.json": file_digest(folder / "manifest.json"),
+    }
+    atomic.write_json(project.folder / "report.json", report)
+    events.artifact(str(project.folder / "report.json"), "report")
+    return report

@@ -1,0 +1,199 @@
+"""Stage `tune`: α(t) for every step from the tune split's spikes (never the test split).
+
+Writes alpha.npz (per-step curves: raw and piecewise-linear α for grid search and
+empirical Bayes, tune accuracy and evidence at the chosen α, the full
+correct-count and evidence tables) and alpha.json (summary, numerics, stamp).
+Works on a project (spikes/tune) or on a folder of the reference scripts'
+tuning spikes (outputs then go to <folder>/bsf/).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import alpha as search
+from . import atomic
+from .errors import DataError, MissingArtifactError
+from .events import Events
+from .spikes import open_spikes
+from .versioning import file_digest, stamp
+
+TIME_BLOCK = 128  # steps per block of cumulative counts (memory ∝ block · B · K)
+
+
+@dataclass
+class TuneSettings:
+    alphas: np.ndarray
+    numerics: str
+    knots: list[int] | None = None
+    ic: str | None = None  # which IC head (default: the first)
+
+
+def alpha_grid(fusion_cfg) -> np.ndarray:
+    count = round((fusion_cfg.alpha_max - fusion_cfg.alpha_min) / fusion_cfg.alpha_step) + 1
+    return fusion_cfg.alpha_min + fusion_cfg.alpha_step * np.arange(count)
+
+
+def tune_source(source, settings: TuneSettings, events: Events | None = None) -> dict[str, Any]:
+    """α(t) curves from any spike source (bsf split folder or reference tuning folder)."""
+    events = events or Events()
+    timesteps = source.timesteps
+    ic = settings.ic or next(h for h in source.heads if h != "final")
+    if ic not in source.heads or "final" not in source.heads:
+        raise DataError(
+            f"{source.folder}: needs heads 'final' and {ic!r} (has {', '.join(source.heads)})"
+        )
+    alphas = torch.as_tensor(settings.alphas, dtype=torch.float64)
+    count = len(alphas)
+    correct = np.zeros((timesteps, count), dtype=np.int64)
+    evidence = np.zeros((timesteps, count))
+    ref_grid_sum = np.zeros(timesteps)
+    ref_emp_sum = np.zeros(timesteps)
+    samples = batches = 0
+    began = time.perf_counter()
+    steps_all = torch.arange(1, timesteps + 1)
+    events.progress("batch", 0, source.num_batches, "batch")
+    for index, batch in enumerate(source):
+        labels = torch.from_numpy(batch.labels)
+        batch_correct = np.zeros((timesteps, count), dtype=np.int64)
+        blocks = zip(
+            batch.cumulative_blocks("final", TIME_BLOCK), batch.cumulative_blocks(ic, TIME_BLOCK)
+        )
+        for (start, m_np), (_, k_np) in blocks:
+            stop = start + m_np.shape[0]
+            m, k, n = torch.from_numpy(m_np), torch.from_numpy(k_np), steps_all[start:stop]
+            batch_correct[start:stop] = search.grid_correct(
+                m, k, n, labels, alphas, settings.numerics
+            ).numpy()
+            if settings.numerics == "exact":
+                evidence[start:stop] += search.evidence_sums(m, k, n, alphas).numpy()
+            else:
+                ref_emp_sum[start:stop] += search.reference_emp_argmax_sum(
+                    m_np, k_np, n.numpy(), settings.alphas
+                )
+        correct += batch_correct
+        ref_grid_sum += settings.alphas[batch_correct.argmax(axis=1)]
+        samples += batch.size
+        batches += 1
+        events.progress("batch", index + 1, source.num_batches, "batch")
+        events.checkpoint()
+    if samples == 0:
+        raise DataError(f"{source.folder}: no tune samples")
+    knots = settings.knots or search.knots_for(timesteps)
+    steps = np.arange(timesteps)
+    grid_index = correct.argmax(axis=1)  # first maximum: the smallest α
+    if settings.numerics == "exact":
+        raw_grid = settings.alphas[grid_index]
+        emp_index = evidence.argmax(axis=1)
+        raw_emp = settings.alphas[emp_index]
+        accuracy_emp = correct[steps, emp_index] / samples
+        evidence_emp = evidence[steps, emp_index]
+    else:
+        raw_grid = ref_grid_sum / batches
+        raw_emp = ref_emp_sum / (samples * source.num_classes)
+        accuracy_emp = np.full(timesteps, np.nan)
+        evidence_emp = np.full(timesteps, np.nan)
+    return {
+        "alphas": np.asarray(settings.alphas, dtype=np.float64),
+        "alpha_grid": raw_grid.astype(np.float64),
+        "alpha_emp": raw_emp.astype(np.float64),
+        "alpha_grid_approx": search.approximate(raw_grid.astype(np.float64), knots),
+        "alpha_emp_approx": search.approximate(raw_emp.astype(np.float64), knots),
+        "knots": np.asarray(knots, dtype=np.int64),
+        "accuracy_grid": correct[steps, grid_index] / samples,
+        "accuracy_emp": accuracy_emp,
+        "accuracy_final": correct[:, 0] / samples
+        if settings.alphas[0] == 0
+        else np.full(timesteps, np.nan),
+        "evidence_emp": evidence_emp,
+        "correct": correct,
+        "evidence": evidence if settings.numerics == "exact" else np.zeros((0, count)),
+        "meta": {
+            "numerics": settings.numerics,
+            "ic_head": ic,
+            "timesteps": timesteps,
+            "samples": samples,
+            "batches": batches,
+            "seconds": round(time.perf_counter() - began, 2),
+        },
+    }
+
+
+def write_results(folder: Path, result: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    arrays = {k: v for k, v in result.items() if k != "meta"}
+    from .spikes.codec import npz_bytes
+
+    atomic.write_bytes(folder / "alpha.npz", npz_bytes(arrays))
+    meta = result["meta"]
+    last = meta["timesteps"] - 1
+    summary = {
+        **extra,
+        **meta,
+        "alpha_range": [float(result["alphas"][0]), float(result["alphas"][-1])],
+        "alpha_count": len(result["alphas"]),
+        "knots": result["knots"].tolist(),
+        "at_T": {
+            "alpha_grid": float(result["alpha_grid"][last]),
+            "alpha_emp": float(result["alpha_emp"][last]),
+            "accuracy_grid": float(result["accuracy_grid"][last]),
+        },
+    }
+    atomic.write_json(folder / "alpha.json", summary)
+    return summary
+
+
+def run(project, events: Events | None = None, *, numerics: str | None = None) -> dict[str, Any]:
+    """Tune α(t) on the project's tune spikes; returns what alpha.json holds."""
+    events = events or Events()
+    cfg = project.config.fusion
+    numerics = numerics or cfg.numerics
+    if numerics not in ("exact", "reference"):
+        raise DataError(f"numerics {numerics!r}: choose exact or reference")
+    folder = project.folder / "spikes" / "tune"
+    if not (folder / "manifest.json").is_file():
+        raise MissingArtifactError(
+            f"{folder}: no tune spikes; run `bsf simulate {project.folder} --split tune` first"
+        )
+    source = open_spikes(folder)
+    if not source.complete:
+        raise MissingArtifactError(
+            f"{folder}: simulation incomplete ({source.samples} of "
+            f"{source.manifest['samples']} samples); rerun `bsf simulate {project.folder} "
+            "--split tune` to finish it"
+        )
+    settings = TuneSettings(alpha_grid(cfg), numerics, cfg.knots)
+    result = tune_source(source, settings, events)
+    extra = {
+        "stamp": stamp("tune", project.config.hash_of("fusion")),
+        "inputs": {"spikes/tune/manifest.json": file_digest(folder / "manifest.json")},
+    }
+    summary = write_results(project.folder, result, extra)
+    events.artifact(str(project.folder / "alpha.npz"), "alpha")
+    events.artifact(str(project.folder / "alpha.json"), "alpha-summary")
+    return summary
+
+
+def run_reference(
+    path: Path,
+    events: Events | None = None,
+    *,
+    numerics: str = "reference",
+    alphas: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Tune on a reference run folder's tuning spikes; outputs go to <path>/bsf/."""
+    source = open_spikes(path)
+    if source.kind != "reference-tune":
+        raise DataError(
+            f"{path}: not a folder of the reference's tuning spikes (train/labels_<i>.npz)"
+        )
+    settings = TuneSettings(alphas if alphas is not None else np.arange(101.0), numerics)
+    result = tune_source(source, settings, events)
+    out = Path(path) / "bsf"
+    out.mkdir(exist_ok=True)
+    return write_results(out, result, {"source": str(source.folder)})
