@@ -58,6 +58,7 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     samples = batches = 0
     began = time.perf_counter()
     steps_all = torch.arange(1, timesteps + 1)
+    tables = search.EvidenceTables(alphas, timesteps) if settings.numerics == "exact" else None
     events.progress("batch", 0, source.num_batches, "batch")
     for index, batch in enumerate(source):
         labels = torch.from_numpy(batch.labels)
@@ -72,7 +73,7 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
                 m, k, n, labels, alphas, settings.numerics
             ).numpy()
             if settings.numerics == "exact":
-                evidence[start:stop] += search.evidence_sums(m, k, n, alphas).numpy()
+                evidence[start:stop] += search.evidence_sums(m, k, n, alphas, tables).numpy()
             else:
                 ref_emp_sum[start:stop] += search.reference_emp_argmax_sum(
                     m_np, k_np, n.numpy(), settings.alphas

@@ -1,0 +1,156 @@
+"""α-tuning speed and memory on synthetic spikes, against the reference procedure.
+
+    python benchmarks/tune.py [--samples 10000] [--timesteps 3000] [--classes 10]
+                              [--baseline-samples 500]
+
+Writes a synthetic tune split (benchmarks/synthetic_spikes.py; realistic rates,
+latencies and confusions), then times, each in a fresh process (peak RSS from
+VmHWM):
+  exact       bsf's exact numerics, grid search and empirical Bayes together
+  reference   bsf's reproduction of the authors' procedure
+  baseline    a direct numpy transcription of that procedure (50-step time
+              blocks, float64, scipy's beta), run on the first
+              --baseline-samples samples and scaled linearly to the full size
+and checks that bsf's reference numerics give exactly the baseline's α curves
+on that subset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def baseline(folder: Path, alphas: np.ndarray, block: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """The reference procedure, transcribed directly (the slow oracle)."""
+    from scipy.special import beta
+
+    from bsf_engine.spikes import open_spikes
+
+    source = open_spikes(folder)
+    grid_per_batch, emp_sum, entries = [], np.zeros(source.timesteps), 0
+    for batch in source:
+        final = batch.cumulative("final").astype(np.float64)
+        ic = batch.cumulative("ic6").astype(np.float64)
+        grid = np.zeros(source.timesteps)
+        for start in range(0, source.timesteps, block):
+            m, k = final[start : start + block], ic[start : start + block]
+            n = np.arange(start + 1, start + 1 + m.shape[0], dtype=np.float64)[:, None, None]
+            e = k / n + 1e-16
+            correct = np.stack(
+                [((a + m) / (a / e + n)).argmax(-1) == batch.labels for a in alphas], axis=-1
+            ).sum(axis=1)
+            grid[start : start + block] = alphas[correct.argmax(-1)]
+            with np.errstate(all="ignore"):
+                a = alphas.reshape(1, 1, 1, -1)
+                b = a * (1 / e[..., None] - 1)
+                ratio = beta(m[..., None] + a + 1, n[..., None] - m[..., None] + b) / (
+                    beta(a + 1, b) + 1e-9
+                )
+            emp_sum[start : start + block] += alphas[ratio.argmax(-1)].sum(axis=(1, 2))
+        grid_per_batch.append(grid)
+        entries += final.shape[1] * final.shape[2]
+    return np.mean(grid_per_batch, axis=0), emp_sum / entries
+
+
+def child(mode: str, folder: Path, alphas_count: int) -> None:
+    from bsf_engine.spikes import open_spikes
+    from bsf_engine.tune import TuneSettings, tune_source
+
+    alphas = np.arange(float(alphas_count))
+    began = time.perf_counter()
+    if mode == "baseline":
+        grid, emp = baseline(folder, alphas)
+    else:
+        result = tune_source(open_spikes(folder), TuneSettings(alphas, mode))
+        grid, emp = result["alpha_grid"], result["alpha_emp"]
+    seconds = time.perf_counter() - began
+    np.savez(folder.parent / f"{folder.name}-{mode}.npz", grid=grid, emp=emp)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
+
+
+def run(mode: str, folder: Path, alphas: int) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(folder), str(alphas)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument("--timesteps", type=int, default=3000)
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--alphas", type=int, default=101)
+    parser.add_argument("--baseline-samples", type=int, default=500)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), int(args.child[2]))
+        return
+    from synthetic_spikes import write_split
+
+    data = ROOT / "benchmarks" / ".tune-data"
+    full = data / f"s{args.samples}-t{args.timesteps}-k{args.classes}"
+    subset = data / f"s{args.baseline_samples}-t{args.timesteps}-k{args.classes}"
+    for folder, samples in ((full, args.samples), (subset, args.baseline_samples)):
+        if not (folder / "manifest.json").is_file():
+            write_split(folder, samples, args.timesteps, args.classes)
+    size = (
+        f"{args.samples} samples × T = {args.timesteps} × {args.classes} classes × {args.alphas} α"
+    )
+    print(f"## α tuning, {size}")
+    exact = run("exact", full, args.alphas)
+    print(
+        f"exact numerics (grid + empirical Bayes): {exact['seconds']:.1f} s, "
+        f"peak RSS {exact['peak_rss_mb']:.0f} MB"
+    )
+    reference = run("reference", full, args.alphas)
+    print(
+        f"reference numerics (grid + empirical Bayes): {reference['seconds']:.1f} s, "
+        f"peak RSS {reference['peak_rss_mb']:.0f} MB"
+    )
+    base = run("baseline", subset, args.alphas)
+    ours_subset = run("reference", subset, args.alphas)
+    scale = args.samples / args.baseline_samples
+    print(
+        f"baseline (direct numpy + scipy) on {args.baseline_samples} samples: "
+        f"{base['seconds']:.1f} s → {base['seconds'] * scale:.0f} s scaled to {args.samples}"
+    )
+    print(
+        f"ratio baseline / reference numerics: {base['seconds'] * scale / reference['seconds']:.1f}"
+    )
+    with (
+        np.load(data / f"{subset.name}-baseline.npz") as b,
+        np.load(data / f"{subset.name}-reference.npz") as o,
+    ):
+        same_grid = np.array_equal(b["grid"], o["grid"])
+        same_emp = np.array_equal(b["emp"], o["emp"])
+    print(
+        f"α curves equal to the baseline on the subset: grid {same_grid}, empirical Bayes "
+        f"{same_emp} (bsf reference numerics there: {ours_subset['seconds']:.1f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
