@@ -22,9 +22,10 @@ from . import atomic
 from .errors import DataError, MissingArtifactError
 from .events import Events
 from .spikes import open_spikes
+from .spikes.split_counts import SplitCounts
 from .versioning import file_digest, stamp
 
-TIME_BLOCK = 128  # steps per block of cumulative counts (memory ∝ block · B · K)
+TIME_BLOCK = 64  # steps per block of cumulative counts (memory ∝ block · samples · classes)
 
 
 @dataclass
@@ -55,37 +56,31 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     evidence = np.zeros((timesteps, count))
     ref_grid_sum = np.zeros(timesteps)
     ref_emp_sum = np.zeros(timesteps)
-    samples = batches = 0
     began = time.perf_counter()
-    steps_all = torch.arange(1, timesteps + 1)
-    tables = search.EvidenceTables(alphas, timesteps) if settings.numerics == "exact" else None
-    events.progress("batch", 0, source.num_batches, "batch")
-    for index, batch in enumerate(source):
-        labels = torch.from_numpy(batch.labels)
-        batch_correct = np.zeros((timesteps, count), dtype=np.int64)
-        blocks = zip(
-            batch.cumulative_blocks("final", TIME_BLOCK), batch.cumulative_blocks(ic, TIME_BLOCK)
-        )
-        for (start, m_np), (_, k_np) in blocks:
-            stop = start + m_np.shape[0]
-            m, k, n = torch.from_numpy(m_np), torch.from_numpy(k_np), steps_all[start:stop]
-            batch_correct[start:stop] = search.grid_correct(
-                m, k, n, labels, alphas, settings.numerics
-            ).numpy()
-            if settings.numerics == "exact":
-                evidence[start:stop] += search.evidence_sums(m, k, n, alphas, tables).numpy()
-            else:
-                ref_emp_sum[start:stop] += search.reference_emp_argmax_sum(
-                    m_np, k_np, n.numpy(), settings.alphas
-                )
-        correct += batch_correct
-        ref_grid_sum += settings.alphas[batch_correct.argmax(axis=1)]
-        samples += batch.size
-        batches += 1
-        events.progress("batch", index + 1, source.num_batches, "batch")
+    events.progress("load", 0, source.num_batches, "batch")
+    counts = SplitCounts(source, ("final", ic))
+    samples, batches = counts.samples, counts.num_groups
+    labels, groups = torch.from_numpy(counts.labels), torch.from_numpy(counts.groups)
+    reference = settings.numerics == "reference"
+    tables = None if reference else search.EvidenceTables(alphas, timesteps)
+    events.progress("step", 0, timesteps, "step")
+    for start, m_np, k_np in counts.blocks(TIME_BLOCK):
+        stop = start + m_np.shape[0]
+        m, k, n = torch.from_numpy(m_np), torch.from_numpy(k_np), torch.arange(start + 1, stop + 1)
+        if reference:  # the reference takes the argmax per batch, then the mean
+            per_batch = search.grid_correct(
+                m, k, n, labels, alphas, settings.numerics, groups, batches
+            )
+            correct[start:stop] = per_batch.sum(dim=0).numpy()
+            ref_grid_sum[start:stop] = settings.alphas[per_batch.argmax(dim=-1).numpy()].sum(0)
+            ref_emp_sum[start:stop] = search.reference_emp_argmax_sum(
+                m_np, k_np, n.numpy(), settings.alphas
+            )
+        else:
+            correct[start:stop] = search.grid_correct(m, k, n, labels, alphas).numpy()
+            evidence[start:stop] = search.evidence_sums(m_np, k_np, n, alphas, tables).numpy()
+        events.progress("step", stop, timesteps, "step")
         events.checkpoint()
-    if samples == 0:
-        raise DataError(f"{source.folder}: no tune samples")
     knots = settings.knots or search.knots_for(timesteps)
     steps = np.arange(timesteps)
     grid_index = correct.argmax(axis=1)  # first maximum: the smallest α
