@@ -27,6 +27,7 @@ import torch
 from . import fusion
 from .fusion import lgamma_diff
 
+
 def knots_for(timesteps: int) -> list[int]:
     """Dense early, sparse late; for T = 3000 the reference's 0, 10, …, 500, 600, …, 2999."""
     last = timesteps - 1
@@ -152,7 +153,8 @@ def _crossing(my, mc, ey, ec, n) -> torch.Tensor:
 
 
 class EvidenceTables:
-    """What every step shares: the positive α and L(α, M) = lgamma(M + α) − lgamma(α), M = 0 … max_n."""
+    """What every step shares: the positive α, and L(α, M) = lgamma(M + α) − lgamma(α) for
+    M = 0 … max_n."""
 
     def __init__(self, alphas: torch.Tensor, max_n: int) -> None:
         self.alphas = alphas[alphas > 0]
@@ -235,7 +237,7 @@ def evidence_sums(
             per_k = lgamma_fast(x + big_n).sub_(lgamma_fast(x)).add_(lgamma_fast(rho_k[~large] * a))
             value -= kw[~large] @ per_k
         rho_p = rho[ku_t]
-        rest = (big_n - mu_t.double())
+        rest = big_n - mu_t.double()
         split = rho_p * a.max() <= LARGE_X
         value += _lgamma_sums(rho_p[split], rest[split], w[split], a)
         if bool((~split).any()):
@@ -246,8 +248,8 @@ def evidence_sums(
 
 
 def lgamma_fast(y: torch.Tensor) -> torch.Tensor:
-    """lgamma of [rows, A] whose rows and columns ascend: lgamma itself on the leading
-    columns that reach below STIRLING_MIN, Stirling's series (about 3× faster) on the rest."""
+    """lgamma of [rows, A] with every row ascending: lgamma itself on the leading columns
+    that reach below STIRLING_MIN, Stirling's series (about 3× faster) on the rest."""
     if y.numel() == 0:
         return y.clone()
     cut = int((y.amin(dim=0) < STIRLING_MIN).sum())

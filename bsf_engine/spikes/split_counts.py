@@ -43,7 +43,10 @@ class SplitCounts:
         return int(self.labels.shape[0])
 
     def blocks(self, size: int = 64) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield (t0, M, K): int16 (int32 from T = 2¹⁵) [tb, S, K] cumulative counts of both heads for steps t0…."""
+        """Yield (t0, M, K): cumulative counts of both heads for steps t0 … t0+tb−1.
+
+        [tb, S, K], int16 (int32 from T = 2¹⁵).
+        """
         size = max(BITS, size - size % BITS)
         torch_dtype = torch.int16 if self.timesteps < 2**15 else torch.int32
         running = {head: None for head in self.heads}
