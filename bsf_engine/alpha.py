@@ -316,19 +316,114 @@ def _lgamma_sums(rho: torch.Tensor, rest: torch.Tensor, weight: torch.Tensor, a:
     return total
 
 
+DEAD_PRIOR = 1e-27  # B(α+1, αρ) below this: B + 1e-9 rounds to 1e-9 (half its ulp is 1e-25)
+UNDERFLOW_LOG = -746.0  # log B below this: scipy's beta returns exactly 0 (exp underflows)
+
+
 def reference_emp_argmax_sum(
     m: np.ndarray, k: np.ndarray, n: np.ndarray, alphas: np.ndarray
 ) -> np.ndarray:
-    """float64 [tb]: Σ over samples and classes of the reference's per-entry argmax α."""
+    """float64 [tb]: Σ over samples and classes of the reference's per-entry argmax α.
+
+    The reference takes, for every (t, sample, class), the first argmax over the grid of
+    ratio(α) = B(M+α+1, N−M+αρ) / (B(α+1, αρ) + 1e-9) with scipy's beta in float64
+    (ρ = 1/E − 1, E = K/N + 1e-16). The same floats are computed here, but only where
+    they can be the maximum:
+    - once per distinct (M, K) of a step (weighted by its multiplicity);
+    - the denominator once per distinct K, α by α until B(α+1, αρ) < 1e-27: from there on
+      it is exactly 1e-9 (B decreases in α), so the ratio there is the numerator over a
+      constant, and the numerator decreases in α: the first such α (plus one more, as a
+      guard) is the only candidate beyond. A pair whose maximum lands on the guard is
+      evaluated on the whole grid;
+    - a pair whose numerator underflows to 0 at the smallest α > 0 (log B < −746 in log
+      space) underflows at every α > 0: all its ratios are 0 and its argmax is the first α;
+    - at α = 0, B(α+1, 0) = ∞: the ratio is 0, or NaN when M = N (NaN wins numpy's argmax).
+    """
     from scipy.special import beta
 
-    out = np.zeros(m.shape[0])
+    steps = m.shape[0]
+    out = np.zeros(steps)
+    offsets, m_all, k_all, weight_all = distinct_pairs(m, k)
+    count = len(alphas)
     with np.errstate(all="ignore"):
-        for i in range(m.shape[0]):
-            mm = m[i].reshape(-1, 1).astype(np.float64)
-            e = k[i].reshape(-1, 1).astype(np.float64) / n[i] + fusion.REFERENCE_EPSILON
-            a = alphas.reshape(1, -1)
-            b = a * (1.0 / e - 1.0)
-            ratio = beta(mm + a + 1.0, n[i] - mm + b) / (beta(a + 1.0, b) + 1e-9)
-            out[i] = alphas[np.argmax(ratio, axis=1)].sum()
+        for i in range(steps):
+            big_n = float(n[i])
+            pairs = slice(int(offsets[i]), int(offsets[i + 1]))
+            mm = m_all[pairs].astype(np.float64)
+            weight = weight_all[pairs]
+            k_values, row = np.unique(k_all[pairs], return_inverse=True)
+            e = k_values.astype(np.float64) / big_n + fusion.REFERENCE_EPSILON
+            shape = 1.0 / e - 1.0
+            denominator, live = _reference_denominators(shape, alphas, beta)
+            chosen = np.zeros(len(mm), dtype=np.int64)  # grid index of each pair's argmax
+            todo = ~_all_zero_or_nan(mm, big_n, shape[row], alphas)
+            cand = np.minimum(live[row] + 2, count)  # candidate columns 0 … cand−1
+            cand = np.where(todo, cand, 0)
+            index = np.flatnonzero(todo)
+            if index.size:
+                cols, seg = _segments(cand[index])
+                p = index[seg]
+                a = alphas[cols]
+                values = beta(mm[p] + a + 1.0, big_n - mm[p] + a * shape[row[p]])
+                values /= denominator[row[p], cols]
+                first = _segment_argmax(values, cand[index])
+                chosen[index] = first
+                guard = index[(first == cand[index] - 1) & (cand[index] < count)]
+                for q in guard:  # the maximum sits on the guard: the whole grid
+                    a = alphas
+                    full = beta(mm[q] + a + 1.0, big_n - mm[q] + a * shape[row[q]])
+                    chosen[q] = int(np.argmax(full / denominator[row[q]]))
+            out[i] = weight @ alphas[chosen]
     return out
+
+
+def _reference_denominators(shape: np.ndarray, alphas: np.ndarray, beta):
+    """B(α+1, α·shape) + 1e-9 per K row [R, A], and how many leading α keep B ≥ 1e-27."""
+    rows = len(shape)
+    out = np.full((rows, len(alphas)), 1e-9)
+    live = np.zeros(rows, dtype=np.int64)
+    alive = np.arange(rows)
+    for j, a in enumerate(alphas):
+        if alive.size == 0:
+            break
+        value = beta(a + 1.0, a * shape[alive])
+        out[alive, j] = value + 1e-9
+        keep = value >= DEAD_PRIOR
+        live[alive[keep]] = j + 1
+        alive = alive[keep]
+    return out, live
+
+
+def _all_zero_or_nan(mm: np.ndarray, big_n: float, shape: np.ndarray, alphas: np.ndarray):
+    """Pairs whose argmax is the first α without evaluating: NaN at α = 0 (M = N), or a
+    numerator that underflows at every α > 0 (ratios all 0; α = 0's is 0 too)."""
+    decided = np.zeros(len(mm), dtype=bool)
+    if alphas[0] == 0:
+        decided |= mm == big_n
+    positive = alphas[alphas > 0]
+    if positive.size == 0 or (alphas[0] != 0 and alphas[0] != positive[0]):
+        return decided
+    a = float(positive[0])
+    first = torch.from_numpy(mm + a + 1.0)
+    second = torch.from_numpy(big_n - mm + a * shape)
+    with torch.no_grad():
+        log_b = torch.lgamma(first) - lgamma_diff(second.clamp_min(1e-300), first)
+    return decided | (log_b.numpy() < UNDERFLOW_LOG)
+
+
+def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For segments of the given lengths: the position within its segment and the segment
+    of every element."""
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(seg.size) - starts[seg], seg
+
+
+def _segment_argmax(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """numpy's argmax per segment: the first maximum, or the first NaN if there is one."""
+    starts = np.cumsum(lengths) - lengths
+    top = np.maximum.reduceat(values, starts)  # NaN propagates, as in argmax
+    top_each = np.repeat(top, lengths)
+    hit = (values == top_each) | (np.isnan(values) & np.isnan(top_each))
+    where = np.flatnonzero(hit)
+    return where[np.searchsorted(where, starts)] - starts

@@ -58,7 +58,11 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     ref_emp_sum = np.zeros(timesteps)
     began = time.perf_counter()
     events.progress("load", 0, source.num_batches, "batch")
-    counts = SplitCounts(source, ("final", ic))
+    counts = SplitCounts(
+        source,
+        ("final", ic),
+        lambda done: events.progress("load", done, source.num_batches, "batch"),
+    )
     samples, batches = counts.samples, counts.num_groups
     labels, groups = torch.from_numpy(counts.labels), torch.from_numpy(counts.groups)
     reference = settings.numerics == "reference"

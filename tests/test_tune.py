@@ -164,3 +164,73 @@ def test_exact_tuning_picks_the_grid_argmax(tmp_path) -> None:
     assert np.array_equal(result["alpha_emp"], alphas[result["evidence"].argmax(1)])
     assert (result["alpha_emp"] > 0).all()
     assert result["accuracy_final"][-1] == correct[-1, 0] / 60
+
+
+def random_counts(seed: int, steps: int, batch: int, classes: int):
+    """Cumulative counts with rates anywhere in [0, 1]: many exact ties, M = N, K = 0, K = N."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, batch)
+    rates = rng.choice([0.0, 0.05, 0.3, 0.6, 1.0], size=(2, batch, classes))
+    rates = np.clip(rates + rng.uniform(-0.05, 0.05, rates.shape), 0, 1)
+    spikes = rng.random((2, steps, batch, classes)) < rates[:, None]
+    m, k = np.cumsum(spikes, axis=1, dtype=np.int32)
+    return m, k, labels
+
+
+GRIDS = {
+    "integers": np.arange(0.0, 101.0),
+    "halves": np.arange(0.5, 30.0, 0.5),
+    "uneven": np.array([0.0, 0.1, 0.2, 1.0, 3.0, 7.0, 50.0, 1000.0]),
+}
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+@pytest.mark.parametrize("numerics", ["exact", "reference"])
+@pytest.mark.parametrize("seed", range(6))
+def test_grid_crossings_equal_direct_evaluation(seed, numerics, grid) -> None:
+    m, k, labels = random_counts(seed, steps=25 + 5 * seed, batch=30, classes=2 + seed)
+    alphas = torch.from_numpy(GRIDS[grid])
+    n = torch.arange(1, m.shape[0] + 1)
+    mt, kt, lt = torch.from_numpy(m), torch.from_numpy(k), torch.from_numpy(labels)
+    got = search.grid_correct(mt, kt, n, lt, alphas, numerics)
+    assert np.array_equal(got.numpy(), direct_correct(mt, kt, n, lt, alphas, numerics))
+    groups = torch.from_numpy(np.arange(30) % 4)
+    per_group = search.grid_correct(mt, kt, n, lt, alphas, numerics, groups, 4)
+    for g in range(4):
+        chosen = groups == g
+        expected = direct_correct(mt[:, chosen], kt[:, chosen], n, lt[chosen], alphas, numerics)
+        assert np.array_equal(per_group[g].numpy(), expected)
+
+
+def test_evidence_sums_at_large_n_equal_per_entry_sums() -> None:
+    # large N and varied E take the Stirling kernels (near and far) and the K ≪ N path
+    m, k, _ = random_counts(7, steps=400, batch=40, classes=6)
+    alphas = torch.arange(0.0, 101.0, dtype=torch.float64)
+    n = torch.arange(1, 401)
+    steps = [0, 3, 50, 199, 399]
+    got = search.evidence_sums(m[steps], k[steps], n[steps], alphas)
+    for row, t in enumerate(steps):
+        for j in (1, 2, 10, 55, 100):
+            per_entry = fusion.log_evidence(
+                float(alphas[j]), torch.from_numpy(m[t]), torch.from_numpy(k[t]), float(t + 1)
+            )
+            expected = per_entry.sum().item()
+            assert got[row, j].item() == pytest.approx(expected, rel=1e-12, abs=1e-8)
+
+
+@pytest.mark.parametrize("grid", ["integers", "uneven"])
+@pytest.mark.parametrize("seed", range(4))
+def test_reference_emp_argmax_equals_scipy_on_every_entry(seed, grid) -> None:
+    m, k, _ = random_counts(seed, steps=60, batch=25, classes=4)
+    alphas = GRIDS[grid]
+    steps = [0, 1, 5, 20, 59]
+    n = np.arange(1, 61, dtype=np.float64)[steps]
+    got = search.reference_emp_argmax_sum(m[steps], k[steps], n, alphas)
+    with np.errstate(all="ignore"):
+        mm = m[steps].astype(np.float64)[..., None]
+        e = k[steps].astype(np.float64)[..., None] / n[:, None, None, None] + 1e-16
+        b = alphas * (1 / e - 1)
+        nn = n[:, None, None, None]
+        ratio = scipy_beta(mm + alphas + 1, nn - mm + b) / (scipy_beta(alphas + 1, b) + 1e-9)
+    expected = alphas[ratio.argmax(-1)].sum(axis=(1, 2))
+    assert np.allclose(got, expected, rtol=0, atol=1e-9)

@@ -21,7 +21,8 @@ BITS = 8
 class SplitCounts:
     """Labels, batch of each sample, and two heads' spikes bit-packed along time."""
 
-    def __init__(self, source, heads: tuple[str, str]) -> None:
+    def __init__(self, source, heads: tuple[str, str], on_batch=None) -> None:
+        """Read every batch of `source`; `on_batch(done)` after each (for progress)."""
         labels, groups = [], []
         packed: dict[str, list[np.ndarray]] = {head: [] for head in heads}
         for index, batch in enumerate(source):
@@ -29,6 +30,8 @@ class SplitCounts:
             groups.append(np.full(batch.size, index, dtype=np.int64))
             for head in heads:
                 packed[head].append(_packed(batch, head))
+            if on_batch is not None:
+                on_batch(index + 1)
         if not labels:
             raise DataError(f"{source.folder}: no samples")
         self.heads = heads
