@@ -23,7 +23,7 @@ from .energy import SpikeSimConstants, spikesim_step_energy, syops_model
 from .errors import DataError, MissingArtifactError
 from .events import Events
 from .models.spec import ModelSpec
-from .spikes import open_spikes
+from .spikes import open_project_split
 from .versioning import file_digest, stamp
 
 METHODS = ("final", "ic", "bsf_grid", "bsf_emp")
@@ -254,16 +254,7 @@ def run(
     if not 0 < fraction <= 1:
         raise DataError(f"target {fraction}: must be in (0, 1]")
     folder = project.folder / "spikes" / "test"
-    if not (folder / "manifest.json").is_file():
-        raise MissingArtifactError(
-            f"{folder}: no test spikes; run `bsf simulate {project.folder} --split test` first"
-        )
-    source = open_spikes(folder)
-    if not source.complete:
-        raise MissingArtifactError(
-            f"{folder}: simulation incomplete; rerun `bsf simulate "
-            f"{project.folder} --split test` to finish it"
-        )
+    source = open_project_split(project.folder, "test")
     alpha = load_alpha(project.folder / "alpha.npz")
     meta = json.loads((project.folder / "alpha.json").read_text())
     if len(alpha["alpha_grid_approx"]) != source.timesteps:

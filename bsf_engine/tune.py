@@ -19,9 +19,9 @@ import torch
 
 from . import alpha as search
 from . import atomic
-from .errors import DataError, MissingArtifactError
+from .errors import DataError
 from .events import Events
-from .spikes import open_spikes
+from .spikes import open_project_split, open_spikes
 from .spikes.split_counts import SplitCounts
 from .versioning import file_digest, stamp
 
@@ -156,17 +156,7 @@ def run(project, events: Events | None = None, *, numerics: str | None = None) -
     if numerics not in ("exact", "reference"):
         raise DataError(f"numerics {numerics!r}: choose exact or reference")
     folder = project.folder / "spikes" / "tune"
-    if not (folder / "manifest.json").is_file():
-        raise MissingArtifactError(
-            f"{folder}: no tune spikes; run `bsf simulate {project.folder} --split tune` first"
-        )
-    source = open_spikes(folder)
-    if not source.complete:
-        raise MissingArtifactError(
-            f"{folder}: simulation incomplete ({source.samples} of "
-            f"{source.manifest['samples']} samples); rerun `bsf simulate {project.folder} "
-            "--split tune` to finish it"
-        )
+    source = open_project_split(project.folder, "tune")
     settings = TuneSettings(alpha_grid(cfg), numerics, cfg.knots)
     result = tune_source(source, settings, events)
     extra = {

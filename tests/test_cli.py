@@ -200,3 +200,15 @@ def test_inspect_bad_path(cli, tmp_path) -> None:
     result = cli("inspect", tmp_path / "missing")
     assert result.exit_code == 2
     assert result.stderr == f"error: {tmp_path / 'missing'}: no such file or folder\n"
+
+
+def test_tune_and_report_before_simulate_are_one_line(cli, make_project) -> None:
+    folder = make_project()
+    for command, split in (("tune", "tune"), ("report", "test")):
+        result = cli(command, folder)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: {folder / 'spikes' / split}: no {split} spikes; "
+            f"run `bsf simulate {folder} --split {split}` first\n"
+        )
+    assert sorted(os.listdir(folder)) == ["project.toml"]

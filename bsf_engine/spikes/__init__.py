@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, MissingArtifactError
 from .batch import SpikeBatch
 from .reference import ReferenceTestFolder, ReferenceTuneFolder
 from .store import MANIFEST, SplitStore, read_batch_file
 
-__all__ = ["SpikeBatch", "SplitStore", "open_spikes", "read_batch_file"]
+__all__ = ["SpikeBatch", "SplitStore", "open_project_split", "open_spikes", "read_batch_file"]
 
 
 class SingleBatch:
@@ -76,3 +76,18 @@ def open_spikes(path: str | Path):
     raise DataError(
         f"{path}: no spikes here (expected manifest.json, output_<i>.npz or labels_<i>.npz)"
     )
+
+
+def open_project_split(project_folder: Path, split: str) -> SplitStore:
+    """A project's finished simulation of one split, or an error naming the command to run."""
+    folder = Path(project_folder) / "spikes" / split
+    command = f"bsf simulate {project_folder} --split {split}"
+    if not (folder / MANIFEST).is_file():
+        raise MissingArtifactError(f"{folder}: no {split} spikes; run `{command}` first")
+    source = SplitStore.open(folder)
+    if not source.complete:
+        raise MissingArtifactError(
+            f"{folder}: simulation incomplete ({source.samples} of "
+            f"{source.manifest['samples']} samples); rerun `{command}` to finish it"
+        )
+    return source
