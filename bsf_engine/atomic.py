@@ -92,3 +92,12 @@ def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     write_bytes(path, buffer.getvalue())
+
+
+def remove_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete what interrupted atomic writes left in `folder` (only safe for its one writer)."""
+    removed = []
+    for path in Path(folder).glob(f"*{TMP_INFIX}*"):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

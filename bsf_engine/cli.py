@@ -636,6 +636,9 @@ def _print_report(result: dict[str, Any]) -> None:
     )
 
 
+from . import cli_runs  # noqa: E402,F401  (registers run, ps, status, logs, cancel)
+
+
 def main() -> None:
     import signal
 

@@ -57,11 +57,6 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(diffs) or "different settings"
 
 
-def _clean_temporaries(folder: Path) -> None:
-    for path in folder.glob(f"*{atomic.TMP_INFIX}*"):
-        path.unlink(missing_ok=True)
-
-
 def _remove_simulation(folder: Path) -> None:
     for path in folder.glob("batch_*.npz"):
         path.unlink()
@@ -140,7 +135,7 @@ def run(
     if manifest is None and overwrite:
         _remove_simulation(folder) if folder.is_dir() else None
     folder.mkdir(parents=True, exist_ok=True)
-    _clean_temporaries(folder)
+    atomic.remove_temporaries(folder)
     simulator = Simulator(
         net.model,
         device=torch_device,

@@ -1,0 +1,92 @@
+"""Start runs (in this process, or detached in their own session) and cancel them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from ..errors import BsfError
+from . import lock, process, store
+from .store import LIVE_STATES, Run
+
+
+class CancelError(BsfError):
+    """The run cannot be cancelled from here."""
+
+
+def refuse_if_locked(project) -> None:
+    """Raise, naming the run, if a live run holds the project."""
+    holder = lock.holder(project.folder)
+    if holder is not None:
+        lock.acquire(project.folder, "-")  # raises the lock's own message
+
+
+def prepare(project, stages: list[str], options: dict[str, Any], *, detached: bool) -> Run:
+    """Take the project's lock and create the run's folder (queued)."""
+    run_id = store.new_run_id()
+    lock.acquire(project.folder, run_id)
+    try:
+        return store.create(
+            project.folder,
+            run_id,
+            stages=stages,
+            options=options,
+            detached=detached,
+            command=" ".join(["bsf", *sys.argv[1:]]) if sys.argv else "bsf run",
+        )
+    except BaseException:
+        lock.release(project.folder, run_id)
+        raise
+
+
+def detach(project, run: Run) -> int:
+    """Start the worker for a prepared run in its own session; it outlives this process.
+
+    The lock passes to the worker's pid before this returns, so a second `bsf run`
+    is refused from the first moment.
+    """
+    with open(run.folder / store.OUTPUT, "ab") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bsf_engine.runs.worker", str(run.folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    try:
+        lock.hand_over(project.folder, run.id, worker.pid)
+        run.update(pid=worker.pid, pgid=worker.pid, proc_start=process.start_ticks(worker.pid))
+    except BaseException:
+        worker.terminate()
+        raise
+    return worker.pid
+
+
+def cancel(run: Run, wait: float = 0.0) -> str:
+    """SIGTERM to a live run (its process group when detached); returns its state after
+    waiting up to `wait` seconds for it to stop."""
+    state = run.state
+    if state not in LIVE_STATES:
+        raise CancelError(f"run {run.id} is {state}; there is nothing to cancel")
+    pid = run.meta.get("pid")
+    if process.alive(pid, run.meta.get("proc_start"), run.meta.get("host")) is None:
+        raise CancelError(f"run {run.id} runs on host {run.meta.get('host')}; cancel it there")
+    try:
+        if run.meta.get("detached") and run.meta.get("pgid"):
+            os.killpg(int(run.meta["pgid"]), signal.SIGTERM)
+        else:  # a foreground run shares its terminal's process group: signal it alone
+            os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return "lost"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        current = store.read(run.folder)
+        if current.state not in LIVE_STATES:
+            return current.state
+        time.sleep(0.1)
+    return store.read(run.folder).state

@@ -1,0 +1,135 @@
+"""One writer per project: a lock file naming the run that holds it.
+
+Taken with O_CREAT | O_EXCL (atomic on local and NFSv3+ file systems). A lock whose
+process is gone on this host is stale and taken over; one held from another host
+cannot be checked from here, so it is refused with the host named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..errors import BsfError
+from . import process
+
+LOCK = ".bsf.lock"
+
+
+class ProjectLockedError(BsfError):
+    """Another run holds the project."""
+
+
+def lock_path(project_folder: Path) -> Path:
+    return Path(project_folder) / LOCK
+
+
+def holder(project_folder: Path) -> dict[str, Any] | None:
+    """Who holds the lock (None if nobody, or only a stale holder)."""
+    info = _read(lock_path(project_folder))
+    if info is None:
+        return None
+    if process.alive(info.get("pid"), info.get("proc_start"), info.get("host")) is False:
+        return None
+    return info
+
+
+def acquire(project_folder: Path, run_id: str, pid: int | None = None) -> None:
+    """Take the project's lock for `run_id` (held by `pid`, default this process)."""
+    path = lock_path(project_folder)
+    pid = pid or os.getpid()
+    info = {
+        "run": run_id,
+        "pid": pid,
+        "proc_start": process.start_ticks(pid),
+        "host": process.hostname(),
+    }
+    for _ in range(50):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            current = _read(path)
+            if current is None:  # being written by a racer, or garbled/abandoned: look again
+                if _garbled(path):
+                    _remove(path)
+                time.sleep(0.02)
+                continue
+            running = process.alive(
+                current.get("pid"), current.get("proc_start"), current.get("host")
+            )
+            if running is False:
+                _take_over(path, current)
+                continue
+            where = "" if running else f" on host {current.get('host')}"
+            raise ProjectLockedError(
+                f"{project_folder}: run {current.get('run')} is running{where} "
+                f"(pid {current.get('pid')}); wait for it, or `bsf cancel {current.get('run')}`"
+                + ("" if running else f"; if that host is gone, delete {path}")
+            ) from None
+        except PermissionError:
+            raise ProjectLockedError(
+                f"{project_folder}: cannot write the lock file {path} (permission denied); "
+                "run where the project folder is writable"
+            ) from None
+        with os.fdopen(fd, "w") as handle:
+            json.dump(info, handle)
+        return
+    raise ProjectLockedError(f"{path}: could not take the lock; try again")
+
+
+def hand_over(project_folder: Path, run_id: str, pid: int) -> None:
+    """Rewrite our lock for the detached process that now holds it."""
+    info = _read(lock_path(project_folder)) or {}
+    if info.get("run") != run_id:
+        raise ProjectLockedError(f"{lock_path(project_folder)}: not held by run {run_id}")
+    info.update(pid=pid, proc_start=process.start_ticks(pid))
+    atomic.write_json(lock_path(project_folder), info)
+
+
+def release(project_folder: Path, run_id: str) -> None:
+    info = _read(lock_path(project_folder))
+    if info is not None and info.get("run") == run_id:
+        _remove(lock_path(project_folder))
+
+
+def _take_over(path: Path, stale: dict[str, Any]) -> None:
+    # rename first: of two processes taking over the same stale lock, one renames it
+    # away; the other's rename fails and it loops back to O_EXCL
+    aside = path.with_name(f"{path.name}.stale-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return
+    if _read(aside) != stale:  # someone took it meanwhile: put theirs back
+        os.rename(aside, path)
+        return
+    _remove(aside)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _garbled(path: Path) -> bool:
+    """Unreadable, or empty for over 5 s (its writer died between create and write)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    if stat.st_size == 0:
+        return time.time() - stat.st_mtime > 5
+    return _read(path) is None
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -1,0 +1,98 @@
+"""Carry out a run: its stages in order, every event into events.jsonl, its end state."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from typing import Any
+
+from .. import atomic, pipeline
+from ..errors import BsfError, Interrupted
+from ..events import Events
+from ..versioning import now_iso
+from . import lock, process
+from .sink import JsonlEvents, StopRequest, TeeEvents
+from .store import Run
+
+
+def execute(
+    run: Run,
+    project,
+    stages: list[str],
+    *,
+    force: bool = False,
+    start: str | None = None,
+    display: Events | None = None,
+    stop: StopRequest | None = None,
+) -> tuple[str, str | None]:
+    """Run `stages` (the project lock must be held for `run`); returns (state, error).
+
+    A stage is forced when asked, when it is `start` (`--from`), or when its result
+    is stale or corrupt at the moment it starts; otherwise a partial result resumes
+    and a finished one is kept.
+    """
+    stop = stop or StopRequest()
+    record = JsonlEvents(run.events_path, stop)
+    events: Events = TeeEvents(record, display) if display is not None else record
+    pid = os.getpid()
+    run.update(
+        state="running",
+        pid=pid,
+        pgid=os.getpgid(0),
+        proc_start=process.start_ticks(pid),
+        started=now_iso(),
+        started_at=time.time(),
+        stages=stages,
+    )
+    record.write("start", stages=stages, pid=pid)
+    # we hold the lock: what an earlier, killed writer left half-written can go
+    for folder in (project.folder, *sorted(project.folder.glob("spikes/*"))):
+        for path in atomic.remove_temporaries(folder):
+            record.write("log", level="info", message=f"removed {path} (an interrupted write)")
+    state, error = "done", None
+    durations: dict[str, float] = {}
+    try:
+        for name in stages:
+            record.stage = name
+            run.update(stage=name)
+            current = pipeline.status(project)[name].state
+            forced = force or name == start or current in ("stale", "corrupt")
+            record.write("stage", state="running", forced=forced)
+            began = time.monotonic()
+            events.checkpoint()
+            pipeline.run_stage(project, name, events, force=forced)
+            durations[name] = round(time.monotonic() - began, 2)
+            record.write("stage", state="done", seconds=durations[name])
+    except Interrupted as exc:
+        state, error = "cancelled", str(exc)
+    except KeyboardInterrupt:
+        state, error = "cancelled", "interrupted (Ctrl-C)"
+    except BsfError as exc:
+        state, error = "failed", "; ".join(exc.problems)
+    except Exception as exc:  # a bug or the environment: keep the traceback in the log
+        state, error = "failed", f"unexpected {exc.__class__.__name__}: {exc}"
+        record.write("log", level="error", message=traceback.format_exc())
+    finally:
+        record.write("end", state=state, error=error, seconds=durations)
+        run.update(state=state, error=error, ended=now_iso(), ended_at=time.time())
+        lock.release(project.folder, run.id)
+    return state, error
+
+
+def summary(run: Run) -> dict[str, Any]:
+    """What `bsf ps` shows of a run."""
+    seconds = run.seconds()
+    return {
+        "id": run.id,
+        "project": str(run.project),
+        "state": run.state,
+        "stage": run.meta.get("stage"),
+        "stages": run.meta.get("stages", []),
+        "started": run.meta.get("started") or run.meta.get("created"),
+        "seconds": None if seconds is None else round(seconds, 1),
+        "detached": bool(run.meta.get("detached")),
+        "error": run.meta.get("error"),
+        "pid": run.meta.get("pid"),
+        "host": run.meta.get("host"),
+    }

@@ -1,0 +1,41 @@
+"""`python -m bsf_engine.runs.worker RUN_FOLDER`: a detached run's process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import BsfError
+from ..project import Project
+from . import lock, runner, store
+from .sink import StopRequest
+
+
+def main(folder: str) -> int:
+    run = store.read(Path(folder))
+    stop = StopRequest()
+    stop.install()
+    try:
+        project = Project.open(run.project)
+    except BsfError as exc:
+        run.update(state="failed", error="; ".join(exc.problems))
+        lock.release(run.project, run.id)
+        return 2
+    holder = lock.holder(project.folder)
+    if holder is None or holder.get("run") != run.id:
+        run.update(state="failed", error="started without holding the project lock")
+        return 2
+    options = run.meta.get("options", {})
+    state, _ = runner.execute(
+        run,
+        project,
+        list(run.meta.get("stages", [])),
+        force=bool(options.get("force")),
+        start=options.get("from"),
+        stop=stop,
+    )
+    return 0 if state == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
