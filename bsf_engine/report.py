@@ -65,6 +65,7 @@ def accuracy_curves(
             counts = batch.counts.astype(np.float64) if counts is None else counts + batch.counts
         samples += batch.size
         events.progress("batch", index + 1, source.num_batches, "batch")
+        events.checkpoint()
     if samples == 0:
         raise DataError(f"{source.folder}: no test samples")
     mean_counts = counts / samples if counts is not None else None

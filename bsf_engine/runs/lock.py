@@ -25,6 +25,10 @@ class ProjectLockedError(BsfError):
     """Another run holds the project."""
 
 
+class LockWriteError(BsfError):
+    """The project folder cannot be written."""
+
+
 def lock_path(project_folder: Path) -> Path:
     return Path(project_folder) / LOCK
 
@@ -71,10 +75,11 @@ def acquire(project_folder: Path, run_id: str, pid: int | None = None) -> None:
                 f"(pid {current.get('pid')}); wait for it, or `bsf cancel {current.get('run')}`"
                 + ("" if running else f"; if that host is gone, delete {path}")
             ) from None
-        except PermissionError:
-            raise ProjectLockedError(
-                f"{project_folder}: cannot write the lock file {path} (permission denied); "
-                "run where the project folder is writable"
+        except OSError as exc:  # read-only, no permission, disk full
+            raise LockWriteError(
+                f"{project_folder}: cannot write the lock file {path.name} "
+                f"({exc.strerror or exc.__class__.__name__}); the project folder must be "
+                "writable (and its disk not full) to run stages in it"
             ) from None
         with os.fdopen(fd, "w") as handle:
             json.dump(info, handle)

@@ -64,6 +64,7 @@ def execute(
             pipeline.run_stage(project, name, events, force=forced)
             durations[name] = round(time.monotonic() - began, 2)
             record.write("stage", state="done", seconds=durations[name])
+        events.checkpoint()  # a cancel that came during the last stage still counts
     except Interrupted as exc:
         state, error = "cancelled", str(exc)
     except KeyboardInterrupt:
