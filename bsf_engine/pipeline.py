@@ -90,8 +90,8 @@ def status(project) -> dict[str, StageStatus]:
                 s.state = "partial"
                 s.reasons = [f"{done} of {manifest.get('samples')} samples; `bsf run` resumes"]
             elif broken := _broken_batch(manifest_path.parent, manifest):
-                s.state = "corrupt"
-                s.reasons = [f"{broken} is missing or truncated; `bsf run` simulates again"]
+                s.state = "partial"
+                s.reasons = [f"{broken} is missing or truncated; `bsf run` simulates it again"]
             else:
                 _check_stamp(s, manifest, cfg.hash_of("simulate"), "[simulate]")
                 snn = manifest.get("identity", {}).get("snn")

@@ -57,6 +57,21 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(diffs) or "different settings"
 
 
+def _forget_broken_batches(folder: Path, manifest: dict[str, Any], events: Events) -> None:
+    """Batches the manifest lists whose file is gone or of another size are simulated again."""
+    broken = []
+    for entry in manifest["batches"]:
+        path = folder / entry["file"]
+        if not path.is_file() or path.stat().st_size != entry.get("bytes", path.stat().st_size):
+            broken.append(entry)
+    if broken:
+        names = ", ".join(e["file"] for e in broken)
+        events.log(f"{folder}: {names} missing or truncated; simulating again")
+        manifest["batches"] = [e for e in manifest["batches"] if e not in broken]
+        manifest["complete"] = False
+        write_manifest(folder, manifest)
+
+
 def _remove_simulation(folder: Path) -> None:
     for path in folder.glob("batch_*.npz"):
         path.unlink()
@@ -113,7 +128,12 @@ def run(
         "snn": file_digest(project.snn_pt),
         "split_digest": data.plan.digest(),
     }
-    manifest = read_manifest(folder) if folder.is_dir() else None
+    try:
+        manifest = read_manifest(folder) if folder.is_dir() else None
+    except DataError:
+        if not overwrite:
+            raise
+        manifest = None  # an unreadable manifest is replaced with the rest of the folder
     if manifest is not None and (overwrite or manifest.get("identity") != identity):
         if not overwrite:
             old = manifest.get("identity", {})
@@ -124,6 +144,8 @@ def run(
             )
         _remove_simulation(folder)
         manifest = None
+    if manifest is not None:
+        _forget_broken_batches(folder, manifest, events)
     if manifest is not None and manifest.get("complete"):
         events.log(f"{folder} is up to date (use --overwrite to simulate again)")
         return manifest
