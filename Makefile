@@ -16,12 +16,7 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: setup
-	$(BIN)/bsf train $(PROJECT)
-	$(BIN)/bsf convert $(PROJECT)
-	$(BIN)/bsf simulate $(PROJECT) --split tune
-	$(BIN)/bsf simulate $(PROJECT) --split test
-	$(BIN)/bsf tune $(PROJECT)
-	$(BIN)/bsf report $(PROJECT)
+	$(BIN)/bsf run $(PROJECT)
 
 lint: setup
 	$(BIN)/ruff check .

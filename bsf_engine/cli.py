@@ -97,6 +97,13 @@ def guarded(func):
     return wrapper
 
 
+def _writing(p, stage: str):
+    """The project lock for one stage's own command (refused while a run holds it)."""
+    from .runs.lock import held
+
+    return held(p.folder, f"`bsf {stage}`")
+
+
 def _open(project: str):
     from .project import Project
 
@@ -293,7 +300,7 @@ def train(project: ProjectArg, force: ForceOpt = False) -> None:
     from .console import RichEvents, accuracy_table
 
     p = _open(project)
-    with RichEvents(err) as events:
+    with _writing(p, "train"), RichEvents(err) as events:
         result = train_stage.run(p, events, force=force)
     acc = result["accuracy"]
     out.print(
@@ -314,7 +321,7 @@ def convert(project: ProjectArg, force: ForceOpt = False) -> None:
     from .console import RichEvents, accuracy_table
 
     p = _open(project)
-    with RichEvents(err) as events:
+    with _writing(p, "convert"), RichEvents(err) as events:
         result = convert_stage.run(p, events, force=force)
     scales = Table(
         title=f"per-layer scale λ ({result['percentile']:g}th percentile of "
@@ -354,7 +361,7 @@ def simulate(
     from .console import RichEvents
 
     p = _open(project)
-    with RichEvents(err) as events:
+    with _writing(p, "simulate"), RichEvents(err) as events:
         manifest = simulate_stage.run(
             p,
             events,
@@ -509,7 +516,8 @@ def tune(
             where = path / "bsf"
         else:
             p = _open(project)
-            summary = tune_stage.run(p, events, numerics=numerics)
+            with _writing(p, "tune"):
+                summary = tune_stage.run(p, events, numerics=numerics)
             where = p.folder
     at_t = summary["at_T"]
     out.print(
@@ -568,7 +576,9 @@ def report(
                 ann_accuracy=ann_accuracy,
             )
         else:
-            result = report_stage.run(_open(project), events, energy=energy, target=target)
+            p = _open(project)
+            with _writing(p, "report"):
+                result = report_stage.run(p, events, energy=energy, target=target)
     if csv_dir:
         for written in report_stage.write_csv(result, Path(csv_dir)):
             err.print(f"wrote {written}")

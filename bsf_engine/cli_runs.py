@@ -54,7 +54,10 @@ def run_command(
     start = pipeline.check_stage_name(start, "--from") if start else None
     stages = pipeline.plan(pipeline.status(p), start, until, force)
     if not stages:
-        out.print(f"{p.name}: every stage is done (`bsf status {p.folder}`; --force reruns)")
+        err.print(f"{p.name}: every stage is done (--force reruns them)")
+        _print_status(p)
+        if until is None and (p.folder / "report.json").is_file():
+            _print_report(json.loads((p.folder / "report.json").read_text()))
         return
     options = {"until": until, "from": start, "force": force}
     run = launch.prepare(p, stages, options, detached=detach)

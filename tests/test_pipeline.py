@@ -58,7 +58,8 @@ def test_run_does_everything_then_nothing(finished, cli) -> None:
     assert "accuracy against energy" in result.stdout  # and its plot
     assert set(states(folder).values()) == {"done"}
     again = cli("run", folder)
-    assert again.exit_code == 0 and "every stage is done" in again.stdout
+    assert again.exit_code == 0 and "every stage is done" in again.stderr
+    assert "BSF grid" in again.stdout  # the report again
 
 
 def test_status_json_logs_and_ps(finished, cli) -> None:
@@ -129,3 +130,21 @@ def test_bad_stage_names_are_one_line_errors(make_project, cli) -> None:
     result = cli("run", folder, "--from", "report", "--until", "train")
     assert result.stderr == "error: --from report comes after --until train\n"
     assert sorted(p.name for p in folder.iterdir()) == ["project.toml"]
+
+
+def test_stage_commands_and_runs_exclude_each_other(make_project, cli) -> None:
+    from bsf_engine.runs import lock
+
+    folder = make_project(FAST)
+    lock.acquire(folder, "20261127-000000-abcd")
+    for command in ("train", "convert", "simulate", "tune", "report", "run"):
+        result = cli(command, folder)
+        assert result.exit_code == 2, command
+        assert result.stderr.startswith(f"error: {folder}: run 20261127-000000-abcd is running")
+    lock.release(folder, "20261127-000000-abcd")
+    with lock.held(folder, "`bsf simulate`"):
+        result = cli("run", folder)
+    assert result.exit_code == 2
+    assert "`bsf simulate` is running (pid" in result.stderr
+    assert "stop it where it runs" in result.stderr
+    assert not (folder / lock.LOCK).exists()

@@ -43,12 +43,18 @@ def holder(project_folder: Path) -> dict[str, Any] | None:
     return info
 
 
-def acquire(project_folder: Path, run_id: str, pid: int | None = None) -> None:
-    """Take the project's lock for `run_id` (held by `pid`, default this process)."""
+def acquire(
+    project_folder: Path, run_id: str, pid: int | None = None, label: str | None = None
+) -> None:
+    """Take the project's lock for `run_id` (held by `pid`, default this process).
+
+    `label` names a holder that is not a run (a single stage's own command).
+    """
     path = lock_path(project_folder)
     pid = pid or os.getpid()
     info = {
         "run": run_id,
+        "label": label,
         "pid": pid,
         "proc_start": process.start_ticks(pid),
         "host": process.hostname(),
@@ -70,9 +76,15 @@ def acquire(project_folder: Path, run_id: str, pid: int | None = None) -> None:
                 _take_over(path, current)
                 continue
             where = "" if running else f" on host {current.get('host')}"
+            who = current.get("label") or f"run {current.get('run')}"
+            stop = (
+                f"stop it where it runs (pid {current.get('pid')})"
+                if current.get("label")
+                else f"`bsf cancel {current.get('run')}`"
+            )
             raise ProjectLockedError(
-                f"{project_folder}: run {current.get('run')} is running{where} "
-                f"(pid {current.get('pid')}); wait for it, or `bsf cancel {current.get('run')}`"
+                f"{project_folder}: {who} is running{where} (pid {current.get('pid')}); "
+                f"wait for it, or {stop}"
                 + ("" if running else f"; if that host is gone, delete {path}")
             ) from None
         except OSError as exc:  # read-only, no permission, disk full
@@ -138,3 +150,14 @@ def _garbled(path: Path) -> bool:
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+@contextlib.contextmanager
+def held(project_folder: Path, label: str):
+    """Hold the project's lock while one stage's own command (`bsf train` …) writes it."""
+    token = f"{label.replace(' ', '-').strip('`')}-{os.getpid()}"
+    acquire(project_folder, token, label=label)
+    try:
+        yield
+    finally:
+        release(project_folder, token)
