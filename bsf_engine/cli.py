@@ -124,34 +124,10 @@ def new(
     root: Annotated[str | None, typer.Option(help="dataset root folder")] = None,
 ) -> None:
     """Write a new project folder with a commented project.toml."""
-    from .config import parse_config
-    from .config.template import PRESETS, render_template
-    from .config.validate import did_you_mean
-    from .models.archs import ARCHS
-    from .project import CONFIG_NAME
+    from .project import create_project
 
-    if dataset not in PRESETS:
-        raise BsfError(
-            f"--dataset {dataset}: unknown dataset{did_you_mean(dataset, PRESETS)} "
-            f"(choose one of {', '.join(PRESETS)})"
-        )
-    if arch is not None and arch not in ARCHS:
-        raise BsfError(
-            f"--arch {arch}: unknown architecture{did_you_mean(arch, ARCHS)} "
-            f"(choose one of {', '.join(ARCHS)})"
-        )
     folder = Path(name) if ("/" in name or name.startswith(".")) else Path("projects") / name
-    target = folder / CONFIG_NAME
-    if target.exists():
-        raise BsfError(f"{target}: already exists; edit it, or choose another name")
-    ic_value: int | list[int] | None = None
-    if ic:
-        ic_value = ic[0] if len(ic) == 1 else list(ic)
-    text = render_template(dataset, arch, ic_value, root, name=folder.name)
-    config = parse_config(text)  # every problem is reported before anything is written
-    from . import atomic
-
-    atomic.write_text(target, text)
+    target, config = create_project(folder, dataset, arch, list(ic or []), root)
     err.print(f"wrote {target}")
     out.print(
         f"{folder}  ({config.data.dataset}, {config.model.arch}, IC at block "
@@ -647,6 +623,19 @@ def _print_report(result: dict[str, Any]) -> None:
 
 
 from . import cli_runs  # noqa: E402,F401  (registers run, ps, status, logs, cancel)
+
+
+@app.command()
+@guarded
+def tui(
+    folder: Annotated[str, typer.Argument(help="projects folder")] = "projects",
+) -> None:
+    """The terminal UI: projects, runs (launched detached), α, energy–accuracy, spikes."""
+    if not Path(folder).is_dir():
+        raise BsfError(f"{folder}: no such folder; give the folder that holds your projects")
+    from bsf_tui.app import BsfApp  # the engine never imports Textual; only this command
+
+    BsfApp(Path(folder)).run()
 
 
 def main() -> None:

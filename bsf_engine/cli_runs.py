@@ -99,37 +99,16 @@ def status(
     """Each stage: done, stale, partial, missing, running, failed or cancelled."""
     p = _open(project)
     if as_json:
+        from .runs.status import project_status
+
         out.print_json(json.dumps(project_status(p)))
         return
     _print_status(p)
 
 
-def project_status(p) -> dict[str, Any]:
-    """Artifact states, overlaid with the latest run that touched each stage."""
-    from . import pipeline
-    from .runs import lock, store
-
-    stages = {name: s.to_dict() for name, s in pipeline.status(p).items()}
-    holder = lock.holder(p.folder)
-    for run in store.project_runs(p.folder):
-        stage = run.meta.get("stage")
-        if stage not in stages:
-            continue
-        state = run.state
-        entry = stages[stage]
-        if state == "running" and holder is not None and holder.get("run") == run.id:
-            entry.update(state="running", run=run.id)
-        elif state in ("failed", "lost", "cancelled") and entry["state"] != "done":
-            entry.update(state=state, run=run.id, error=run.meta.get("error"))
-    return {
-        "project": p.name,
-        "folder": str(p.folder),
-        "running": holder.get("run") if holder else None,
-        "stages": stages,
-    }
-
-
 def _print_status(p) -> None:
+    from .runs.status import project_status
+
     info = project_status(p)
     table = Table(title=f"{p.name} ({p.folder})", title_justify="left")
     for column in ("stage", "state", "made", "took", "key metric", "note"):

@@ -125,3 +125,45 @@ class Project:
         except MissingArtifactError:
             return False
         return meta.get("stamp", {}).get("config_hash") == self.stage_hash(stage)
+
+
+def create_project(
+    folder: Path,
+    dataset: str = "digits",
+    arch: str | None = None,
+    ic: list[int] | None = None,
+    root: str | None = None,
+):
+    """Write `folder/project.toml` from the dataset's template; returns (path, config).
+
+    Every problem is reported before anything is written; an existing project is
+    never replaced.
+    """
+    from . import atomic
+    from .config import parse_config
+    from .config.template import PRESETS, render_template
+    from .config.validate import did_you_mean
+    from .errors import BsfError
+    from .models.archs import ARCHS
+
+    if dataset not in PRESETS:
+        raise BsfError(
+            f"--dataset {dataset}: unknown dataset{did_you_mean(dataset, PRESETS)} "
+            f"(choose one of {', '.join(PRESETS)})"
+        )
+    if arch is not None and arch not in ARCHS:
+        raise BsfError(
+            f"--arch {arch}: unknown architecture{did_you_mean(arch, ARCHS)} "
+            f"(choose one of {', '.join(ARCHS)})"
+        )
+    folder = Path(folder)
+    target = folder / CONFIG_NAME
+    if target.exists():
+        raise BsfError(f"{target}: already exists; edit it, or choose another name")
+    ic_value: int | list[int] | None = None
+    if ic:
+        ic_value = ic[0] if len(ic) == 1 else list(ic)
+    text = render_template(dataset, arch, ic_value, root, name=folder.name)
+    config = parse_config(text)
+    atomic.write_text(target, text)
+    return target, config

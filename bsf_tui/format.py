@@ -1,0 +1,73 @@
+"""Text for times, durations and numbers (one place, so snapshot tests can pin time)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+STATE_STYLE = {
+    "done": "green",
+    "running": "bold cyan",
+    "queued": "cyan",
+    "stale": "yellow",
+    "partial": "yellow",
+    "missing": "dim",
+    "failed": "bold red",
+    "lost": "red",
+    "corrupt": "red",
+    "cancelled": "magenta",
+}
+BADGE = {
+    "done": "●",
+    "running": "▶",
+    "queued": "…",
+    "stale": "◐",
+    "partial": "◔",
+    "missing": "○",
+    "failed": "✖",
+    "lost": "✖",
+    "corrupt": "✖",
+    "cancelled": "■",
+}
+
+
+def when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return _dt.datetime.fromisoformat(iso).strftime("%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return _dt.datetime.fromtimestamp(seconds).strftime("%H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def energy(joules: float | None) -> str:
+    if joules is None:
+        return "—"
+    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
+        if joules >= scale:
+            return f"{joules / scale:.3f} {unit}"
+    return f"{joules / 1e-12:.1f} pJ"
+
+
+def badge(state: str) -> str:
+    style = STATE_STYLE.get(state, "")
+    return f"[{style}]{BADGE.get(state, '?')}[/]" if style else BADGE.get(state, "?")

@@ -1,0 +1,92 @@
+"""Two or more projects side by side: headline numbers and energy–accuracy curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+from textual_plotext import PlotextPlot
+
+from .. import data
+from ..format import energy, percent
+
+COLORS = ["cyan", "magenta", "yellow", "green", "red", "blue", "white"]
+
+
+class CompareScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="compare.back")]
+
+    def __init__(self, folders: list[Path]) -> None:
+        super().__init__()
+        self.folders = folders
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="compare-table", cursor_type="row")
+        yield PlotextPlot(id="compare-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "bsf · compare"
+        table = self.query_one(DataTable)
+        for column in (
+            "project",
+            "ANN acc",
+            "final steps",
+            "BSF steps",
+            "energy (BSF)",
+            "reduction",
+            "AUC",
+        ):
+            table.add_column(column)
+        self.load()
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def load(self) -> None:
+        views = [
+            (folder, data.energy_view(folder), data.project_row(folder)) for folder in self.folders
+        ]
+        self.app.call_from_thread(self._apply, views)
+
+    def _apply(self, views) -> None:
+        table = self.query_one(DataTable)
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        for i, (folder, view, row) in enumerate(views):
+            if view is None:
+                table.add_row(
+                    folder.name, percent(row.ann_accuracy), "—", "—", "—", "no report yet", ""
+                )
+                continue
+            final, grid = view.methods["final"], view.methods["bsf_grid"]
+            table.add_row(
+                folder.name,
+                percent(row.ann_accuracy),
+                str(final["steps_to_target"] or "—"),
+                str(grid["steps_to_target"] or "—"),
+                energy(grid["energy_to_target_J"]),
+                "—" if grid["reduction_pct"] is None else f"{grid['reduction_pct']:.2f}%",
+                "—" if grid["auc_increase_pct"] is None else f"{grid['auc_increase_pct']:+.2f}%",
+            )
+            color = COLORS[i % len(COLORS)]
+            for method, marker in (("final", "dot"), ("bsf_grid", "hd")):
+                x = view.energy[method] * 1e6
+                keep = x > 0
+                plt.plot(
+                    x[keep].tolist(),
+                    view.accuracy[method][keep].tolist(),
+                    color=color,
+                    marker=marker,
+                    label=f"{folder.name} {data.METHOD_LABELS[method]}",
+                )
+        plt.xscale("log")
+        plt.xlabel("energy (µJ, log)")
+        plt.ylabel("accuracy")
+        plt.title("final only (dots) and BSF grid (bold) per project")
+        plot.refresh()

@@ -1,0 +1,76 @@
+"""One project, in tabs: overview, runs, α, energy–accuracy, spikes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from ..widgets.alpha import AlphaPane
+from ..widgets.energy import EnergyPane
+from ..widgets.overview import OverviewPane
+from ..widgets.runs import RunsPane
+from ..widgets.spikes import SpikesPane
+
+TABS = {
+    "overview": "Overview",
+    "runs": "Runs",
+    "alpha": "α",
+    "energy": "Energy–accuracy",
+    "spikes": "Spikes",
+}
+
+
+class ProjectScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Projects", id="project.back"),
+        Binding("1", "tab('overview')", "Overview", id="project.tab.overview"),
+        Binding("2", "tab('runs')", "Runs", id="project.tab.runs"),
+        Binding("3", "tab('alpha')", "α", id="project.tab.alpha"),
+        Binding("4", "tab('energy')", "Energy", id="project.tab.energy"),
+        Binding("5", "tab('spikes')", "Spikes", id="project.tab.spikes"),
+    ]
+
+    def __init__(self, folder: Path, tab: str = "overview") -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.initial = tab
+        self.sub_title = str(self.folder)
+
+    @property
+    def title_text(self) -> str:
+        return self.folder.name
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial=self.initial):
+            with TabPane(TABS["overview"], id="overview"):
+                yield OverviewPane(self.folder)
+            with TabPane(TABS["runs"], id="runs"):
+                yield RunsPane(self.folder)
+            with TabPane(TABS["alpha"], id="alpha"):
+                yield AlphaPane(self.folder)
+            with TabPane(TABS["energy"], id="energy"):
+                yield EnergyPane(self.folder)
+            with TabPane(TABS["spikes"], id="spikes"):
+                yield SpikesPane(self.folder)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"bsf · {self.folder.name}"
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # keys of the pane (shown in the footer) work once something inside it has focus
+        pane = event.pane.children[0] if event.pane.children else None
+        if pane is not None and pane.can_focus:
+            pane.focus()
+        elif pane is not None:
+            target = next((w for w in pane.query("*") if w.can_focus), None)
+            if target is not None:
+                target.focus()

@@ -1,0 +1,153 @@
+"""The projects under a folder: stage badges and headline numbers, updated in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from bsf_engine.pipeline import STAGES
+
+from .. import data
+from ..format import badge, percent
+
+SHORT = {
+    "train": "train",
+    "convert": "conv",
+    "simulate-tune": "sim·t",
+    "tune": "tune",
+    "simulate-test": "sim·T",
+    "report": "rep",
+}
+POLL_SECONDS = 2.0
+
+
+class ProjectsScreen(Screen):
+    """Every project with per-stage badges; rows are updated by key, never rebuilt."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="projects.open"),
+        Binding("n", "new", "New project", id="projects.new"),
+        Binding("space", "mark", "Mark", id="projects.mark"),
+        Binding("c", "compare", "Compare marked", id="projects.compare"),
+        Binding("r", "refresh", "Refresh", id="projects.refresh"),
+    ]
+
+    def __init__(self, projects_dir: Path) -> None:
+        super().__init__()
+        self.projects_dir = Path(projects_dir)
+        self.marked: set[str] = set()
+        self.rows: dict[str, data.ProjectRow] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="projects-title")
+        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            "● done  ◐ stale  ◔ partial  ○ missing  ▶ running  ✖ failed  ■ cancelled",
+            id="legend",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("project", key="name")
+        for stage in STAGES:
+            table.add_column(SHORT[stage], key=stage)
+        table.add_column("ANN acc", key="ann")
+        table.add_column("BSF energy", key="reduction")
+        table.add_column("run", key="run")
+        self.query_one("#projects-title", Static).update(f"[b]Projects[/b] in {self.projects_dir}")
+        self.refresh_rows()
+        self.set_interval(POLL_SECONDS, self.refresh_rows)
+        table.focus()
+
+    @work(thread=True, exclusive=True, group="projects-scan", exit_on_error=False)
+    def refresh_rows(self) -> None:
+        rows = [data.project_row(folder) for folder in data.find_projects(self.projects_dir)]
+        self.app.call_from_thread(self._apply, rows)
+
+    def _apply(self, rows: list[data.ProjectRow]) -> None:
+        table = self.query_one(DataTable)
+        seen = set()
+        with self.app.batch_update():
+            for row in rows:
+                key = str(row.folder)
+                seen.add(key)
+                cells = self._cells(row)
+                if key not in self.rows:
+                    table.add_row(*cells.values(), key=key)
+                else:
+                    for column, value in cells.items():
+                        if self._cells(self.rows[key])[column] != value:
+                            table.update_cell(key, column, value)
+                self.rows[key] = row
+            for key in list(self.rows):
+                if key not in seen:
+                    table.remove_row(key)
+                    del self.rows[key]
+        if not rows:
+            self.query_one("#projects-title", Static).update(
+                f"[b]Projects[/b] in {self.projects_dir}: none yet — press [b]n[/b] to create one"
+            )
+
+    def _cells(self, row: data.ProjectRow) -> dict[str, str]:
+        cells = {"mark": "✓" if str(row.folder) in self.marked else "", "name": row.name}
+        for stage in STAGES:
+            cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
+        cells["ann"] = percent(row.ann_accuracy)
+        cells["reduction"] = "—" if row.reduction is None else f"{-row.reduction:+.1f}%"
+        cells["run"] = row.error or (row.running or "")
+        return cells
+
+    def _current(self) -> data.ProjectRow | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(key)
+
+    @on(DataTable.RowSelected)
+    def action_open(self) -> None:
+        row = self._current()
+        if row is not None and row.error is None:
+            from .project import ProjectScreen
+
+            self.app.push_screen(ProjectScreen(row.folder))
+        elif row is not None:
+            self.notify(row.error, severity="error", title=row.name)
+
+    def action_mark(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        key = str(row.folder)
+        self.marked ^= {key}
+        self.query_one(DataTable).update_cell(key, "mark", "✓" if key in self.marked else "")
+
+    def action_compare(self) -> None:
+        from .compare import CompareScreen
+
+        folders = [Path(k) for k in sorted(self.marked)]
+        if len(folders) < 2:
+            self.notify("mark two or more projects with space first", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(folders))
+
+    def action_new(self) -> None:
+        from .new_project import NewProjectScreen
+
+        def created(folder: Path | None) -> None:
+            if folder is not None:
+                self.notify(f"created {folder / 'project.toml'}", title="new project")
+                self.refresh_rows()
+
+        self.app.push_screen(NewProjectScreen(self.projects_dir), created)
+
+    def action_refresh(self) -> None:
+        self.refresh_rows()

@@ -1,0 +1,116 @@
+"""Energy–accuracy: the four methods against energy (log x), the target, the headline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from .. import data
+from ..format import energy, percent
+
+COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
+MODELS = ("spikesim", "syops")
+
+
+class EnergyPane(Widget, can_focus=True):
+    BINDINGS = [
+        Binding("m", "model", "Energy model", id="energy.model"),
+        Binding("plus,equals_sign", "target(0.01)", "Target +1%", id="energy.up"),
+        Binding("minus", "target(-0.01)", "Target −1%", id="energy.down"),
+    ]
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.view: data.EnergyView | None = None
+        self.model: str | None = None
+        self.fraction: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="energy-info")
+        yield DataTable(id="headline", cursor_type="none")
+        yield PlotextPlot(id="energy-plot")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#headline", DataTable)
+        for column in ("method", "acc. at T", "steps", "energy to target", "reduction", "AUC"):
+            table.add_column(column, key=column)
+        for method, label in data.METHOD_LABELS.items():
+            table.add_row(label, "", "", "", "", "", key=method)
+        self.load()
+
+    @work(thread=True, exclusive=True, group="energy", exit_on_error=False)
+    def load(self) -> None:
+        view = data.energy_view(self.folder, self.model, self.fraction)
+        self.app.call_from_thread(self._apply, view)
+
+    def _apply(self, view: data.EnergyView | None) -> None:
+        self.view = view
+        info = self.query_one("#energy-info", Static)
+        plot = self.query_one("#energy-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if view is None:
+            info.update("No report yet: run the report stage (Runs tab, or `bsf run`).")
+            plot.refresh()
+            return
+        self.model, self.fraction = view.model, view.target_fraction
+        info.update(
+            f"[b]{view.model}[/b] energy · target {100 * view.target:.2f}% "
+            f"({100 * view.target_fraction:.0f}% of the ANN)   "
+            f"[dim]m model, +/− target[/dim]"
+            + (f"\n[yellow]{view.note}[/yellow]" if view.note else "")
+        )
+        table = self.query_one("#headline", DataTable)
+        for method, row in view.methods.items():
+            reduction = row["reduction_pct"]
+            auc = row["auc_increase_pct"]
+            cells = (
+                percent(row["accuracy_at_T"]),
+                "—" if row["steps_to_target"] is None else str(row["steps_to_target"]),
+                energy(row["energy_to_target_J"]),
+                "—" if reduction is None else f"{reduction:.2f}%",
+                "—" if auc is None else f"{auc:+.2f}%",
+            )
+            for column, value in zip(
+                ("acc. at T", "steps", "energy to target", "reduction", "AUC"), cells
+            ):
+                table.update_cell(method, column, value, update_width=True)
+        for method, label in data.METHOD_LABELS.items():
+            x = view.energy[method] * 1e6
+            y = view.accuracy[method]
+            index = _downsample(len(x), 300)
+            keep = x[index] > 0
+            plt.plot(
+                x[index][keep].tolist(), y[index][keep].tolist(), label=label, color=COLORS[method]
+            )
+        plt.hline(view.target, "green")
+        plt.xscale("log")
+        plt.xlabel("energy (µJ, log)")
+        plt.ylabel("accuracy")
+        plot.refresh()
+
+    def action_model(self) -> None:
+        current = self.model or MODELS[0]
+        self.model = MODELS[(MODELS.index(current) + 1) % len(MODELS)]
+        self.load()
+
+    def action_target(self, step: float) -> None:
+        if self.fraction is None:
+            return
+        self.fraction = float(np.clip(round(self.fraction + step, 4), 0.5, 1.0))
+        self.load()
+
+
+def _downsample(n: int, most: int) -> np.ndarray:
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.geomspace(1, n, most).round().astype(int) - 1)

@@ -1,0 +1,118 @@
+"""Overview: the config (highlighted) and the stage table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from rich.syntax import Syntax
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from bsf_engine.pipeline import STAGES
+
+from .. import data
+from .. import format as fmt
+from ..format import STATE_STYLE
+
+POLL_SECONDS = 2.0
+
+
+class OverviewPane(Widget):
+    BINDINGS = [
+        Binding("e", "edit", "Edit config", id="overview.edit"),
+        Binding("a", "all", "All keys", id="overview.all"),
+    ]
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.shown: dict[str, tuple] = {}
+        self.text = ""
+        self.every_key = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="config-box"):
+                yield Static(id="config")
+            yield DataTable(id="stages", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#stages", DataTable)
+        for column in ("stage", "state", "made", "took", "key metric", "note"):
+            table.add_column(column, key=column)
+        for stage in STAGES:
+            table.add_row(stage, "", "", "", "", "", key=stage)
+        self.load()
+        self.set_interval(POLL_SECONDS, self.load)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def load(self) -> None:
+        from bsf_engine.project import Project
+
+        text = (self.folder / "project.toml").read_text(encoding="utf-8")
+        status = data.stage_states(Project.open(self.folder))
+        self.app.call_from_thread(self._apply, text, status)
+
+    def _apply(self, text: str, status: dict) -> None:
+        if text != self.text:
+            self.text = text
+            self._show_config()
+        table = self.query_one("#stages", DataTable)
+        for name, s in status["stages"].items():
+            note = "; ".join(s["reasons"]) or s.get("error") or ""
+            if s.get("run") and s["state"] in ("running", "failed", "lost", "cancelled"):
+                note = f"run {s['run']}" + (f": {note}" if note else "")
+            style = STATE_STYLE.get(s["state"], "")
+            row = (
+                f"[{style}]{s['state']}[/]" if style else s["state"],
+                fmt.when(s["created"]),
+                fmt.duration(s["seconds"]),
+                s["metric"] or "",
+                note,
+            )
+            if self.shown.get(name) != row:
+                for column, value in zip(("state", "made", "took", "key metric", "note"), row):
+                    table.update_cell(name, column, value, update_width=True)
+                self.shown[name] = row
+
+    def _show_config(self) -> None:
+        text = self.text if self.every_key else _set_keys(self.text)
+        box = self.query_one("#config-box")
+        box.border_title = "project.toml" + ("" if self.every_key else " (keys set; a: all)")
+        self.query_one("#config", Static).update(
+            Syntax(text, "toml", theme="ansi_dark", word_wrap=False, background_color="default")
+        )
+
+    def action_all(self) -> None:
+        self.every_key = not self.every_key
+        self._show_config()
+
+    def action_edit(self) -> None:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify("set $EDITOR to edit project.toml from here", severity="warning")
+            return
+        path = self.folder / "project.toml"
+        with self.app.suspend():
+            subprocess.call([*editor.split(), str(path)])
+        self.load()
+        self.notify(f"{path.name} saved; stale stages show in the table", title="config")
+
+
+def _set_keys(text: str) -> str:
+    """The section headers and the keys the file sets (not the commented defaults)."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("[") and lines:
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,157 @@
+"""Spikes: one sample's output spikes per head, cumulative counts, the BSF posterior mean
+per class over time, and the running prediction against the label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.widget import Widget
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from .. import data
+
+
+class SpikesPane(Widget, can_focus=True):
+    BINDINGS = [
+        Binding("t", "split", "Split", id="spikes.split"),
+        Binding("j", "sample(1)", "Next", id="spikes.next"),
+        Binding("k", "sample(-1)", "Prev", id="spikes.prev"),
+        Binding("w", "wrong", "Next wrong", id="spikes.wrong"),
+        Binding("b", "batch(1)", "Next batch", id="spikes.batch"),
+        Binding("B", "batch(-1)", "Prev batch", show=False, id="spikes.batch.prev"),
+    ]
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.split = "test"
+        self.batch_index = 0
+        self.index = 0
+        self.sample: data.SpikeSample | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="spikes-info")
+        with Grid(id="spike-grid"):
+            yield PlotextPlot(id="raster-final")
+            yield PlotextPlot(id="raster-ic")
+            yield PlotextPlot(id="counts")
+            yield PlotextPlot(id="posterior")
+
+    def on_mount(self) -> None:
+        for plot in self.query(PlotextPlot):
+            plot.can_focus = False
+        self.load()
+
+    @work(thread=True, exclusive=True, group="spikes", exit_on_error=False)
+    def load(self) -> None:
+        sample = data.spike_sample(self.folder, self.split, self.batch_index, self.index)
+        self.app.call_from_thread(self._apply, sample)
+
+    def _apply(self, sample: data.SpikeSample | None) -> None:
+        self.sample = sample
+        info = self.query_one("#spikes-info", Static)
+        plots = {p.id: p for p in self.query(PlotextPlot)}
+        for plot in plots.values():
+            plot.plt.clear_data()
+            plot.plt.clear_figure()
+        if sample is None:
+            info.update(f"No {self.split} spikes yet: run simulate-{self.split}.")
+            for plot in plots.values():
+                plot.refresh()
+            return
+        self.batch_index, self.index = sample.batch, sample.sample
+        steps = len(sample.final_prediction)
+        final = (
+            sample.prediction[-1] if sample.prediction is not None else sample.final_prediction[-1]
+        )
+        verdict = "[green]right[/green]" if final == sample.label else "[red]wrong[/red]"
+        info.update(
+            f"{sample.split} · batch {sample.batch + 1}/{sample.batches} · sample "
+            f"{sample.sample + 1}/{sample.batch_size} · label [b]{sample.label}[/b] · "
+            f"{'BSF' if sample.prediction is not None else 'final'} says {final} "
+            f"at T ({verdict}) · "
+            f"{len(sample.misclassified)} wrong in this batch   "
+            "[dim]j/k sample, w next wrong, b batch, t split[/dim]"
+        )
+        heads = list(sample.heads)
+        ic = next((h for h in heads if h != "final"), None)
+        self._raster(plots["raster-final"], "final head", sample.heads["final"], sample.label)
+        if ic is not None:
+            self._raster(plots["raster-ic"], f"IC ({ic})", sample.heads[ic], sample.label)
+        counts = np.cumsum(sample.heads["final"], axis=0)
+        plt = plots["counts"].plt
+        x = np.arange(1, steps + 1)
+        for k in _busiest(counts[-1], sample.label):
+            plt.plot(
+                x.tolist(),
+                counts[:, k].tolist(),
+                label=f"{k}" + (" (label)" if k == sample.label else ""),
+            )
+        plt.title("final head: cumulative spikes per class")
+        plt = plots["posterior"].plt
+        if sample.posterior is not None:
+            for k in _busiest(sample.posterior[-1], sample.label):
+                plt.plot(
+                    x.tolist(),
+                    sample.posterior[:, k].tolist(),
+                    label=f"{k}" + (" (label)" if k == sample.label else ""),
+                )
+            right = (sample.prediction == sample.label).astype(float)
+            plt.scatter(
+                x.tolist(),
+                (right * 0 + sample.posterior.max() * 1.02).tolist(),
+                marker="dot",
+                color=["green" if r else "red" for r in right],
+            )
+            plt.title("BSF posterior mean (grid α); dots: prediction right/wrong")
+        else:
+            plt.title("BSF posterior: tune α first")
+        for plot in plots.values():
+            plot.refresh()
+
+    def _raster(self, plot: PlotextPlot, title: str, spikes: np.ndarray, label: int) -> None:
+        plt = plot.plt
+        times, classes = np.nonzero(spikes)
+        if times.size:
+            plt.scatter((times + 1).tolist(), classes.tolist(), marker="dot", color="cyan")
+        plt.hline(label, "green")
+        plt.ylim(-0.5, spikes.shape[1] - 0.5)
+        plt.xlim(0, spikes.shape[0] + 1)
+        plt.title(f"{title}: spikes (label row green)")
+
+    def action_split(self) -> None:
+        self.split = "tune" if self.split == "test" else "test"
+        self.batch_index = self.index = 0
+        self.load()
+
+    def action_sample(self, step: int) -> None:
+        if self.sample is None:
+            return
+        self.index = (self.index + step) % self.sample.batch_size
+        self.load()
+
+    def action_batch(self, step: int) -> None:
+        if self.sample is None:
+            return
+        self.batch_index = (self.batch_index + step) % self.sample.batches
+        self.index = 0
+        self.load()
+
+    def action_wrong(self) -> None:
+        if self.sample is None or not self.sample.misclassified:
+            self.notify("no misclassified sample in this batch", severity="information")
+            return
+        later = [i for i in self.sample.misclassified if i > self.index]
+        self.index = (later or self.sample.misclassified)[0]
+        self.load()
+
+
+def _busiest(values: np.ndarray, label: int, count: int = 4) -> list[int]:
+    order = [int(k) for k in np.argsort(-values, kind="stable")[:count]]
+    return order if label in order else [*order[: count - 1], label]
