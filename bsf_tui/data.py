@@ -184,10 +184,12 @@ def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SpikeSamp
     from bsf_engine import fusion
     from bsf_engine.spikes import open_spikes
 
-    path = folder / "spikes" / split if (folder / "project.toml").is_file() else folder
+    project = (folder / "project.toml").is_file()
+    path = folder / "spikes" / split if project else folder
     if not path.exists():
         return None
     source = open_spikes(path)
+    split = split if project else source.kind
     if source.num_batches == 0:
         return None
     batch = max(0, min(batch, source.num_batches - 1))

@@ -43,15 +43,17 @@ def prepare(project, stages: list[str], options: dict[str, Any], *, detached: bo
         raise
 
 
-def detach(project, run: Run) -> int:
+def detach(project, run: Run, command: list[str] | None = None) -> int:
     """Start the worker for a prepared run in its own session; it outlives this process.
 
     The lock passes to the worker's pid before this returns, so a second `bsf run`
-    is refused from the first moment.
+    is refused from the first moment. `command` replaces the worker (tests start a
+    fake stage); the run folder is appended to it.
     """
+    command = command or [sys.executable, "-m", "bsf_engine.runs.worker"]
     with open(run.folder / store.OUTPUT, "ab") as output:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "bsf_engine.runs.worker", str(run.folder)],
+            [*command, str(run.folder)],
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

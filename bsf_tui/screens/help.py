@@ -18,7 +18,7 @@ running — also runs started with `bsf run`.
 | where | keys |
 |---|---|
 | everywhere | `?` help · `ctrl+p` command palette · `q` quit |
-| projects | `enter` open · `n` new project · `space` mark · `c` compare marked · `r` refresh |
+| projects | `enter` open · `n` new · `space` mark · `c` compare marked · `o` spikes of any folder |
 | project | `1`–`5` tabs · `escape` back (scrolling the log up pauses following) |
 | overview | `e` edit project.toml in `$EDITOR` |
 | runs | `r` run the pipeline · `s` one stage · `x` cancel (asks) · `f`/`End` follow the log |

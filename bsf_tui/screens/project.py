@@ -15,6 +15,7 @@ from ..widgets.overview import OverviewPane
 from ..widgets.runs import RunsPane
 from ..widgets.spikes import SpikesPane
 
+NARROW = 100
 TABS = {
     "overview": "Overview",
     "runs": "Runs",
@@ -61,6 +62,9 @@ class ProjectScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"bsf · {self.folder.name}"
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "narrow")  # stack panes below 100 columns
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

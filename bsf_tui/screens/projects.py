@@ -35,6 +35,7 @@ class ProjectsScreen(Screen):
         Binding("space", "mark", "Mark", id="projects.mark"),
         Binding("c", "compare", "Compare marked", id="projects.compare"),
         Binding("r", "refresh", "Refresh", id="projects.refresh"),
+        Binding("o", "open_spikes", "Open spikes", id="projects.spikes"),
     ]
 
     def __init__(self, projects_dir: Path) -> None:
@@ -148,6 +149,15 @@ class ProjectsScreen(Screen):
                 self.refresh_rows()
 
         self.app.push_screen(NewProjectScreen(self.projects_dir), created)
+
+    def action_open_spikes(self) -> None:
+        from .open_spikes import AskFolder, SpikesScreen
+
+        def chosen(folder: Path | None) -> None:
+            if folder is not None:
+                self.app.push_screen(SpikesScreen(folder))
+
+        self.app.push_screen(AskFolder(), chosen)
 
     def action_refresh(self) -> None:
         self.refresh_rows()

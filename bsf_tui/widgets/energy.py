@@ -17,6 +17,14 @@ from ..format import energy, percent
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
 MODELS = ("spikesim", "syops")
+HEADLINE = {
+    "method": 10,
+    "acc. at T": 9,
+    "steps": 5,
+    "energy to target": 16,
+    "reduction": 9,
+    "AUC": 8,
+}
 
 
 class EnergyPane(Widget, can_focus=True):
@@ -40,10 +48,8 @@ class EnergyPane(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         table = self.query_one("#headline", DataTable)
-        for column in ("method", "acc. at T", "steps", "energy to target", "reduction", "AUC"):
-            table.add_column(column, key=column)
-        for method, label in data.METHOD_LABELS.items():
-            table.add_row(label, "", "", "", "", "", key=method)
+        for column, width in HEADLINE.items():
+            table.add_column(column, key=column, width=width)
         self.load()
 
     @work(thread=True, exclusive=True, group="energy", exit_on_error=False)
@@ -80,10 +86,13 @@ class EnergyPane(Widget, can_focus=True):
                 "—" if reduction is None else f"{reduction:.2f}%",
                 "—" if auc is None else f"{auc:+.2f}%",
             )
+            if method not in table.rows:
+                table.add_row(data.METHOD_LABELS[method], *cells, key=method)
+                continue
             for column, value in zip(
                 ("acc. at T", "steps", "energy to target", "reduction", "AUC"), cells
             ):
-                table.update_cell(method, column, value, update_width=True)
+                table.update_cell(method, column, value)
         for method, label in data.METHOD_LABELS.items():
             x = view.energy[method] * 1e6
             y = view.accuracy[method]

@@ -14,13 +14,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from bsf_engine.pipeline import STAGES
-
 from .. import data
 from .. import format as fmt
 from ..format import STATE_STYLE
 
 POLL_SECONDS = 2.0
+COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 7, "key metric": 17, "note": None}
 
 
 class OverviewPane(Widget):
@@ -37,17 +36,16 @@ class OverviewPane(Widget):
         self.every_key = False
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
+        with Horizontal(id="overview-body"):
+            yield DataTable(id="stages", cursor_type="row")
             with VerticalScroll(id="config-box"):
                 yield Static(id="config")
-            yield DataTable(id="stages", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one("#stages", DataTable)
-        for column in ("stage", "state", "made", "took", "key metric", "note"):
-            table.add_column(column, key=column)
-        for stage in STAGES:
-            table.add_row(stage, "", "", "", "", "", key=stage)
+        # fixed widths: the table draws right away, whatever arrives first
+        for column, width in COLUMNS.items():
+            table.add_column(column, key=column, width=width)
         self.load()
         self.set_interval(POLL_SECONDS, self.load)
 
@@ -76,10 +74,12 @@ class OverviewPane(Widget):
                 s["metric"] or "",
                 note,
             )
-            if self.shown.get(name) != row:
+            if name not in self.shown:
+                table.add_row(name, *row, key=name)  # rows come in STAGES order
+            elif self.shown[name] != row:
                 for column, value in zip(("state", "made", "took", "key metric", "note"), row):
-                    table.update_cell(name, column, value, update_width=True)
-                self.shown[name] = row
+                    table.update_cell(name, column, value, update_width=column == "note")
+            self.shown[name] = row
 
     def _show_config(self) -> None:
         text = self.text if self.every_key else _set_keys(self.text)

@@ -1,0 +1,208 @@
+"""Flows through the app with Pilot: open, launch, watch, cancel, fail, reattach."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import sys
+
+from textual.widgets import DataTable, Log, ProgressBar, Static, TabbedContent
+
+from bsf_engine.runs import lock, store
+from bsf_tui.app import BsfApp
+from bsf_tui.screens.project import ProjectScreen
+from bsf_tui.screens.projects import ProjectsScreen
+
+from .conftest import FAKE_WORKER, FakeLauncher
+
+SIZE = (140, 45)
+
+
+def sync(test):
+    """Run an async test body in its own event loop (no asyncio plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def wait_until(pilot, condition, seconds: float = 15.0) -> None:
+    for _ in range(int(seconds / 0.1)):
+        await pilot.pause(0.1)
+        if condition():
+            return
+    raise AssertionError("the screen did not get there in time")
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def open_tiny(pilot, tab_key: str | None = None) -> ProjectScreen:
+    table = pilot.app.screen.query_one("#projects", DataTable)
+    await wait_until(pilot, lambda: table.row_count == 2)
+    keys = [row.value for row in table.rows]
+    table.move_cursor(row=keys.index(next(k for k in keys if k.endswith("tiny"))))
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ProjectScreen))
+    if tab_key:
+        await pilot.press(tab_key)
+        await pilot.pause(0.2)
+    return pilot.app.screen
+
+
+@sync
+async def test_open_a_project_and_switch_tabs(projects) -> None:
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, ProjectsScreen)
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        tiny = next(k for k in table.rows if k.value.endswith("tiny"))
+        assert table.get_cell(tiny, "ann").endswith("%")
+        screen = await open_tiny(pilot)
+        assert screen.folder.name == "tiny"
+        stages = screen.query_one("#stages", DataTable)
+        await wait_until(pilot, lambda: "done" in str(stages.get_cell("report", "state")))
+        for key, tab in (("3", "alpha"), ("4", "energy"), ("5", "spikes"), ("1", "overview")):
+            await pilot.press(key)
+            assert screen.query_one(TabbedContent).active == tab
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+@sync
+async def test_launch_watch_progress_and_cancel(projects) -> None:
+    launcher = FakeLauncher(steps=60)
+    app = BsfApp(projects, launcher)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        await pilot.press("r")
+        assert launcher.launched == [(projects / "tiny", None, None)]
+        runs = screen.query_one("#run-list", DataTable)
+        await wait_until(pilot, lambda: runs.row_count == 1)
+        run_id = next(iter(runs.rows)).value
+        bars = lambda: list(screen.query(ProgressBar))  # noqa: E731
+        await wait_until(pilot, lambda: bars() and (bars()[0].progress or 0) >= 2)
+        seen = bars()[0].progress
+        await wait_until(pilot, lambda: bars()[0].progress > seen)  # it moves
+        log = screen.query_one("#run-log", Log)
+        assert any("epoch" in line for line in log.lines)
+        assert "running" in text_of(screen.query_one("#run-info", Static))
+        await pilot.press("x")  # asks first
+        await pilot.press("n")
+        assert store.read(projects / "tiny" / "runs" / run_id).state == "running"
+        await pilot.press("x")
+        await pilot.press("y")
+        run_folder = projects / "tiny" / "runs" / run_id
+        await wait_until(pilot, lambda: store.read(run_folder).state == "cancelled")
+        info = screen.query_one("#run-info", Static)
+        await wait_until(pilot, lambda: "cancelled" in text_of(info))
+        assert "SIGTERM" in text_of(info)
+        assert lock.holder(projects / "tiny") is None
+
+
+@sync
+async def test_a_failed_run_shows_its_error(projects) -> None:
+    app = BsfApp(projects, FakeLauncher(steps=6, fail=True))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        await pilot.press("r")
+        info = screen.query_one("#run-info", Static)
+        await wait_until(pilot, lambda: "failed" in text_of(info))
+        assert "loss is NaN at epoch 3" in text_of(info)
+
+
+@sync
+async def test_a_second_launch_is_refused_while_one_runs(projects) -> None:
+    app = BsfApp(projects, FakeLauncher(steps=40))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        await pilot.press("r")
+        runs = screen.query_one("#run-list", DataTable)
+        await wait_until(pilot, lambda: runs.row_count == 1)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        assert runs.row_count == 1
+        assert any("is running" in n.message for n in app._notifications)
+        run_id = next(iter(runs.rows)).value
+        app.launcher.cancel(projects / "tiny" / "runs" / run_id)
+
+
+@sync
+async def test_reattach_to_a_run_started_outside(projects) -> None:
+    # a run started by someone else (`bsf run --detach`, another TUI): same store, same lock
+    from bsf_engine.project import Project
+    from bsf_engine.runs import launch
+
+    project = Project.open(projects / "tiny")
+    run = launch.prepare(project, ["train"], {}, detached=True)
+    launch.detach(project, run, [sys.executable, str(FAKE_WORKER), "60", "0"])
+    try:
+        app = BsfApp(projects, FakeLauncher())
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one("#projects", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            tiny = next(k for k in table.rows if k.value.endswith("tiny"))
+            await wait_until(pilot, lambda: table.get_cell(tiny, "run") == run.id)
+            screen = await open_tiny(pilot, "2")
+            info = screen.query_one("#run-info", Static)
+            await wait_until(pilot, lambda: run.id in text_of(info) and "running" in text_of(info))
+            await wait_until(pilot, lambda: list(screen.query(ProgressBar)))
+    finally:
+        launch.cancel(store.read(run.folder), wait=10)
+
+
+@sync
+async def test_help_at_80_by_24(projects) -> None:
+    from bsf_tui.screens.help import HelpScreen
+
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+def test_headless_commands_never_import_textual(tmp_path) -> None:
+    code = (
+        "import sys\n"
+        "import bsf_engine, bsf_engine.cli, bsf_engine.pipeline, bsf_engine.runs.launch\n"
+        "from typer.testing import CliRunner\n"
+        "from bsf_engine.cli import app\n"
+        f"r = CliRunner().invoke(app, ['status', {str(tmp_path / 'p')!r}])\n"
+        f"r = CliRunner().invoke(app, ['ps', {str(tmp_path)!r}])\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'bsf_tui'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "project.toml").write_text("")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@sync
+async def test_spikes_of_a_reference_folder(projects, tmp_path) -> None:
+    from bsf_tui.screens.open_spikes import SpikesScreen
+
+    from ..test_report import write_reference_run
+
+    reference = write_reference_run(tmp_path / "ref")
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.press(*str(reference / "snn_vgg11"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpikesScreen))
+        info = app.screen.query_one("#spikes-info", Static)
+        await wait_until(pilot, lambda: "reference-test" in text_of(info))
+        assert "batch 1/2" in text_of(info) and "label" in text_of(info)
+        await pilot.press("j")
+        await wait_until(pilot, lambda: "sample 2/10" in text_of(info))
+        await pilot.press("b")
+        await wait_until(pilot, lambda: "batch 2/2" in text_of(info))

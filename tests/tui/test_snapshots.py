@@ -1,0 +1,85 @@
+"""SVG snapshots of every screen and tab on a project with real artifacts.
+
+Update them after an intended change with `pytest tests/tui --snapshot-update`,
+and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bsf_tui.app import BsfApp
+
+from .conftest import FakeLauncher, add_finished_run
+
+
+async def settle(pilot) -> None:
+    """Let loaders (thread workers) finish and their results be drawn."""
+    for _ in range(3):
+        await pilot.pause(0.2)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
+def app_for(projects) -> BsfApp:
+    add_finished_run(projects / "tiny")
+    return BsfApp(projects, FakeLauncher())
+
+
+def open_tab(key: str | None):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#projects")
+        keys = [row.value for row in table.rows]
+        table.move_cursor(row=next(i for i, k in enumerate(keys) if k.endswith("tiny")))
+        await pilot.press("enter")
+        await settle(pilot)
+        if key:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize(
+    ("tab", "key"),
+    [("overview", None), ("runs", "2"), ("alpha", "3"), ("energy", "4"), ("spikes", "5")],
+)
+def test_project_tabs(snap_compare, projects, pinned, tab, key) -> None:
+    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=open_tab(key))
+
+
+@pytest.mark.parametrize(("tab", "key"), [("overview", None), ("runs", "2"), ("energy", "4")])
+def test_project_tabs_at_80x24(snap_compare, projects, pinned, tab, key) -> None:
+    assert snap_compare(app_for(projects), terminal_size=(80, 24), run_before=open_tab(key))
+
+
+def test_projects_screen(snap_compare, projects, pinned) -> None:
+    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=settle)
+
+
+def test_help_screen(snap_compare, projects, pinned) -> None:
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(app_for(projects), terminal_size=(100, 34), run_before=run_before)
+
+
+def test_compare_screen(snap_compare, projects, pinned) -> None:
+    import shutil
+
+    shutil.copytree(projects / "tiny", projects / "tiny-copy")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#projects")
+        for index, key in enumerate(row.value for row in table.rows):
+            if "tiny" in key:
+                table.move_cursor(row=index)
+                await pilot.press("space")
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=run_before)
