@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import signal
 import time
@@ -13,20 +12,8 @@ import typer
 from rich.table import Table
 
 from .cli import ProjectArg, _open, _print_report, app, err, guarded, out
+from .display import STATE_STYLE, duration, when
 from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
-
-STATE_STYLE = {
-    "done": "green",
-    "running": "cyan",
-    "queued": "cyan",
-    "stale": "yellow",
-    "partial": "yellow",
-    "missing": "dim",
-    "failed": "red",
-    "lost": "red",
-    "corrupt": "red",
-    "cancelled": "magenta",
-}
 
 
 @app.command("run")
@@ -120,8 +107,8 @@ def _print_status(p) -> None:
         table.add_row(
             name,
             f"[{STATE_STYLE.get(s['state'], '')}]{s['state']}[/]",
-            _when(s["created"]),
-            _duration(s["seconds"]),
+            when(s["created"]),
+            duration(s["seconds"]),
             s["metric"] or "",
             note,
         )
@@ -157,8 +144,8 @@ def ps(
             Path(r["project"]).name,
             f"[{STATE_STYLE.get(r['state'], '')}]{r['state']}[/]",
             _stage_of(r),
-            _when(r["started"]),
-            _duration(r["seconds"]),
+            when(r["started"]),
+            duration(r["seconds"]),
         )
     out.print(table)
 
@@ -255,26 +242,6 @@ def _stage_of(summary: dict[str, Any]) -> str:
     if not stage:
         return ""
     return f"{stage} ({stages.index(stage) + 1}/{len(stages)})" if stage in stages else stage
-
-
-def _when(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        moment = _dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return moment.strftime("%m-%d %H:%M")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 __all__ = ["BsfError", "cancel", "logs", "ps", "run_command", "status"]

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 
-STATE_STYLE = {
-    "done": "green",
-    "running": "bold cyan",
-    "queued": "cyan",
-    "stale": "yellow",
-    "partial": "yellow",
-    "missing": "dim",
-    "failed": "bold red",
-    "lost": "red",
-    "corrupt": "red",
-    "cancelled": "magenta",
-}
+from bsf_engine import display
+
+STATE_STYLE = display.STATE_STYLE
 BADGE = {
     "done": "●",
     "running": "▶",
@@ -31,12 +22,7 @@ BADGE = {
 
 
 def when(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        return _dt.datetime.fromisoformat(iso).strftime("%m-%d %H:%M")
-    except ValueError:
-        return iso
+    return display.when(iso)
 
 
 def clock(seconds: float | None) -> str:
@@ -46,13 +32,7 @@ def clock(seconds: float | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    return display.duration(seconds)
 
 
 def percent(value: float | None, digits: int = 2) -> str:

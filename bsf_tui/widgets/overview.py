@@ -14,9 +14,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from bsf_engine.display import styled_state
+
 from .. import data
 from .. import format as fmt
-from ..format import STATE_STYLE
 
 POLL_SECONDS = 2.0
 COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 7, "key metric": 17, "note": None}
@@ -66,9 +67,8 @@ class OverviewPane(Widget):
             note = "; ".join(s["reasons"]) or s.get("error") or ""
             if s.get("run") and s["state"] in ("running", "failed", "lost", "cancelled"):
                 note = f"run {s['run']}" + (f": {note}" if note else "")
-            style = STATE_STYLE.get(s["state"], "")
             row = (
-                f"[{style}]{s['state']}[/]" if style else s["state"],
+                styled_state(s["state"]),
                 fmt.when(s["created"]),
                 fmt.duration(s["seconds"]),
                 s["metric"] or "",

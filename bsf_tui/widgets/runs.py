@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, Log, ProgressBar, Static
 
 from bsf_engine.cli_runs import format_event
+from bsf_engine.display import styled_state
 from bsf_engine.errors import BsfError
 from bsf_engine.runs import store
 
@@ -96,10 +97,9 @@ class RunsPane(Widget):
         table = self.query_one("#run-list", DataTable)
         for run_id, state, meta, seconds in reversed(runs):  # oldest first: newest on top
             stages = meta.get("stages", [])
-            style = STATE_STYLE.get(state, "")
             row = (
                 run_id,
-                f"[{style}]{state}[/]" if style else state,
+                styled_state(state),
                 meta.get("stage") or "",
                 fmt.clock(meta.get("started_at")),
                 fmt.duration(seconds),

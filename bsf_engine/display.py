@@ -1,0 +1,43 @@
+"""How states, times and durations read, for the CLI tables and the TUI alike."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+STATE_STYLE = {
+    "done": "green",
+    "running": "bold cyan",
+    "queued": "cyan",
+    "stale": "yellow",
+    "partial": "yellow",
+    "missing": "dim",
+    "failed": "bold red",
+    "lost": "red",
+    "corrupt": "red",
+    "cancelled": "magenta",
+}
+
+
+def styled_state(state: str) -> str:
+    style = STATE_STYLE.get(state, "")
+    return f"[{style}]{state}[/]" if style else state
+
+
+def when(iso: str | None) -> str:
+    """An ISO time as month-day hour:minute (local)."""
+    if not iso:
+        return ""
+    try:
+        return _dt.datetime.fromisoformat(iso).strftime("%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
