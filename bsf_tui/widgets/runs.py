@@ -238,9 +238,13 @@ class RunsPane(Widget):
     # follow mode: scrolling up pauses, End resumes ---------------------------------------
     def _scrolled(self, _: float) -> None:
         log = self.query_one("#run-log", Log)
-        if log.auto_scroll and log.scroll_y < log.max_scroll_y - 1:
+        at_bottom = log.scroll_y >= log.max_scroll_y - 1
+        if log.auto_scroll and not at_bottom:
             log.auto_scroll = False  # the user scrolled up to read: stop following
             self.following = False
+        elif not log.auto_scroll and at_bottom:
+            log.auto_scroll = True  # back at the end (End, or scrolled down): follow again
+            self.following = True
 
     def action_follow(self) -> None:
         log = self.query_one("#run-log", Log)

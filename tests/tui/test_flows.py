@@ -206,3 +206,71 @@ async def test_spikes_of_a_reference_folder(projects, tmp_path) -> None:
         await wait_until(pilot, lambda: "sample 2/10" in text_of(info))
         await pilot.press("b")
         await wait_until(pilot, lambda: "batch 2/2" in text_of(info))
+
+
+@sync
+async def test_create_a_project_from_the_form(projects) -> None:
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await pilot.press("n")
+        await pilot.press(*"tiny")  # exists: refused, nothing written
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert "already exists" in str(app.screen.query_one("#problem").render())
+        app.screen.query_one("#name").value = "mnist-run"
+        app.screen.query_one("#dataset").value = "mnist"
+        app.screen.query_one("#ic").value = "3"
+        await pilot.click("#create")
+        await wait_until(pilot, lambda: table.row_count == 3)
+        text = (projects / "mnist-run" / "project.toml").read_text()
+        assert 'dataset = "mnist"' in text and "ic = 3" in text
+
+
+@sync
+async def test_log_follow_pauses_when_scrolled_up_and_resumes_on_end(projects) -> None:
+    from .conftest import add_finished_run
+
+    run = add_finished_run(projects / "tiny")
+    with open(run / "events.jsonl", "a") as handle:  # a long log
+        for i in range(200):
+            handle.write(f'{{"time": 1767268900.0, "kind": "log", "message": "line {i}"}}\n')
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        log = screen.query_one("#run-log", Log)
+        await wait_until(pilot, lambda: log.line_count > 200 and log.max_scroll_y > 0)
+        await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+        assert log.auto_scroll
+        log.focus()
+        await pilot.press("home")
+        await wait_until(pilot, lambda: not log.auto_scroll)
+        await pilot.press("end")
+        await wait_until(pilot, lambda: log.auto_scroll and log.scroll_y == log.max_scroll_y)
+
+
+@sync
+async def test_energy_model_and_target_switch(projects) -> None:
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "4")
+        info = screen.query_one("#energy-info", Static)
+        await wait_until(pilot, lambda: "97% of the ANN" in text_of(info))
+        await pilot.press("minus")
+        await wait_until(pilot, lambda: "96% of the ANN" in text_of(info))
+        await pilot.press("m")  # SyOPs needs the report's per-layer counts
+        await wait_until(pilot, lambda: "SyOPs needs" in text_of(info))
+
+
+@sync
+async def test_command_palette_opens_a_project(projects) -> None:
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"open project tiny")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProjectScreen))
+        assert app.screen.folder.name == "tiny"
