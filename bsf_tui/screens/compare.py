@@ -13,6 +13,7 @@ from textual_plotext import PlotextPlot
 
 from .. import data
 from ..format import energy, percent
+from ..widgets.plotting import log_ticks, log_x
 
 COLORS = ["cyan", "magenta", "yellow", "green", "red", "blue", "white"]
 
@@ -58,6 +59,7 @@ class CompareScreen(Screen):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
+        spans: list[float] = []
         for i, (folder, view, row) in enumerate(views):
             if view is None:
                 table.add_row(
@@ -78,14 +80,17 @@ class CompareScreen(Screen):
             for method, marker in (("final", "dot"), ("bsf_grid", "hd")):
                 x = view.energy[method] * 1e6
                 keep = x > 0
+                if keep.any():
+                    spans += [x[keep].min(), x[keep].max()]
                 plt.plot(
-                    x[keep].tolist(),
+                    log_x(x[keep]).tolist(),
                     view.accuracy[method][keep].tolist(),
                     color=color,
                     marker=marker,
                     label=f"{folder.name} {data.METHOD_LABELS[method]}",
                 )
-        plt.xscale("log")
+        if spans:
+            log_ticks(plt, min(spans), max(spans))
         plt.xlabel("energy (µJ, log)")
         plt.ylabel("accuracy")
         plt.title("final only (dots) and BSF grid (bold) per project")

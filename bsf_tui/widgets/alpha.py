@@ -13,6 +13,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from .. import data
+from .plotting import log_ticks
 
 
 class AlphaPane(Widget, can_focus=True):
@@ -63,13 +64,14 @@ class AlphaPane(Widget, can_focus=True):
         c = self.curves
         steps = np.arange(1, len(c.grid) + 1)
         index = _downsample(len(steps), 400)
-        x = steps[index].tolist()
+        x = (np.log10(steps[index]) if self.log_x else steps[index]).tolist()
         plt.plot(x, c.grid[index].tolist(), label="grid (raw)", color="cyan", marker="dot")
         plt.plot(x, c.grid_approx[index].tolist(), label="grid (approx)", color="blue")
         plt.plot(x, c.emp[index].tolist(), label="emp. Bayes (raw)", color="magenta", marker="dot")
         plt.plot(x, c.emp_approx[index].tolist(), label="emp. Bayes (approx)", color="red")
-        plt.vline(self.t + 1, "gray")
-        plt.xscale("log" if self.log_x else "linear")
+        plt.vline(float(np.log10(self.t + 1)) if self.log_x else self.t + 1, "gray")
+        if self.log_x:
+            log_ticks(plt, 1, len(steps))
         plt.xlabel("timestep t" + (" (log)" if self.log_x else ""))
         plt.ylabel("α")
         plt.title(f"α(t) — {c.numerics} numerics, IC head {c.ic_head}")

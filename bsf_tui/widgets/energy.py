@@ -14,6 +14,7 @@ from textual_plotext import PlotextPlot
 
 from .. import data
 from ..format import energy, percent
+from .plotting import log_ticks, log_x
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
 MODELS = ("spikesim", "syops")
@@ -93,16 +94,19 @@ class EnergyPane(Widget, can_focus=True):
                 ("acc. at T", "steps", "energy to target", "reduction", "AUC"), cells
             ):
                 table.update_cell(method, column, value)
+        spans = []
         for method, label in data.METHOD_LABELS.items():
             x = view.energy[method] * 1e6
             y = view.accuracy[method]
             index = _downsample(len(x), 300)
             keep = x[index] > 0
-            plt.plot(
-                x[index][keep].tolist(), y[index][keep].tolist(), label=label, color=COLORS[method]
-            )
+            xs = x[index][keep]
+            if xs.size:
+                spans += [xs.min(), xs.max()]
+            plt.plot(log_x(xs).tolist(), y[index][keep].tolist(), label=label, color=COLORS[method])
         plt.hline(view.target, "green")
-        plt.xscale("log")
+        if spans:
+            log_ticks(plt, min(spans), max(spans))
         plt.xlabel("energy (µJ, log)")
         plt.ylabel("accuracy")
         plot.refresh()

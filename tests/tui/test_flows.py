@@ -274,3 +274,16 @@ async def test_command_palette_opens_a_project(projects) -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ProjectScreen))
         assert app.screen.folder.name == "tiny"
+
+
+@sync
+async def test_alpha_log_axis_and_moving_t(projects) -> None:
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "3")
+        info = screen.query_one("#alpha-info", Static)
+        await wait_until(pilot, lambda: "t = 48" in text_of(info))
+        await pilot.press("l", "left", "left")
+        await wait_until(pilot, lambda: "t = 46" in text_of(info))
+        await pilot.press("l", "shift+left")
+        await wait_until(pilot, lambda: "t = 1 " in text_of(info))

@@ -1,0 +1,28 @@
+"""Plot helpers: a log x-axis drawn on log10 values with our own tick labels (plotext's
+own log scale re-applies the log when a figure is built twice)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def log_x(values: np.ndarray) -> np.ndarray:
+    return np.log10(np.asarray(values, dtype=np.float64))
+
+
+def log_ticks(plt, lowest: float, highest: float) -> None:
+    """Ticks at 1, 2, 5 × 10^k between two positive values, labelled in plain numbers."""
+    if not (lowest > 0 and highest > lowest):
+        return
+    first, last = math.floor(math.log10(lowest)), math.ceil(math.log10(highest))
+    ticks, labels = [], []
+    for power in range(first, last + 1):
+        for step in (1, 2, 5) if last - first <= 3 else (1,):
+            value = step * 10.0**power
+            if lowest <= value <= highest:
+                ticks.append(math.log10(value))
+                labels.append(f"{value:g}")
+    if ticks:
+        plt.xticks(ticks, labels)
