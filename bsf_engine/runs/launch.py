@@ -22,7 +22,8 @@ def refuse_if_locked(project) -> None:
     """Raise, naming the run, if a live run holds the project."""
     holder = lock.holder(project.folder)
     if holder is not None:
-        lock.acquire(project.folder, "-")  # raises the lock's own message
+        running = process.alive(holder.get("pid"), holder.get("proc_start"), holder.get("host"))
+        raise lock.busy(project.folder, holder, running is None)
 
 
 def prepare(project, stages: list[str], options: dict[str, Any], *, detached: bool) -> Run:

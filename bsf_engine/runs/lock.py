@@ -43,6 +43,22 @@ def holder(project_folder: Path) -> dict[str, Any] | None:
     return info
 
 
+def busy(project_folder: Path, info: dict[str, Any], elsewhere: bool) -> ProjectLockedError:
+    """The refusal that names who holds the project (and, for another host, where)."""
+    where = f" on host {info.get('host')}" if elsewhere else ""
+    who = info.get("label") or f"run {info.get('run')}"
+    stop = (
+        f"stop it where it runs (pid {info.get('pid')})"
+        if info.get("label")
+        else f"`bsf cancel {info.get('run')}`"
+    )
+    return ProjectLockedError(
+        f"{project_folder}: {who} is running{where} (pid {info.get('pid')}); "
+        f"wait for it, or {stop}"
+        + (f"; if that host is gone, delete {lock_path(project_folder)}" if elsewhere else "")
+    )
+
+
 def acquire(
     project_folder: Path, run_id: str, pid: int | None = None, label: str | None = None
 ) -> None:
@@ -75,18 +91,7 @@ def acquire(
             if running is False:
                 _take_over(path, current)
                 continue
-            where = "" if running else f" on host {current.get('host')}"
-            who = current.get("label") or f"run {current.get('run')}"
-            stop = (
-                f"stop it where it runs (pid {current.get('pid')})"
-                if current.get("label")
-                else f"`bsf cancel {current.get('run')}`"
-            )
-            raise ProjectLockedError(
-                f"{project_folder}: {who} is running{where} (pid {current.get('pid')}); "
-                f"wait for it, or {stop}"
-                + ("" if running else f"; if that host is gone, delete {path}")
-            ) from None
+            raise busy(project_folder, current, running is None) from None
         except OSError as exc:  # read-only, no permission, disk full
             raise LockWriteError(
                 f"{project_folder}: cannot write the lock file {path.name} "
