@@ -16,7 +16,8 @@ from typing import Any
 from . import __version__
 from .errors import DataError
 from .events import Events
-from .versioning import file_digest
+from .spikes.store import broken_batches
+from .versioning import file_digest_cached
 
 STAGES = ("train", "convert", "simulate-tune", "tune", "simulate-test", "report")
 
@@ -52,7 +53,7 @@ def status(project) -> dict[str, StageStatus]:
 
     def digest(path: Path) -> str | None:
         if path not in digests:
-            digests[path] = file_digest(path) if path.is_file() else None
+            digests[path] = file_digest_cached(path) if path.is_file() else None
         return digests[path]
 
     # train
@@ -89,9 +90,10 @@ def status(project) -> dict[str, StageStatus]:
                 done = sum(int(e.get("samples", 0)) for e in manifest.get("batches", []))
                 s.state = "partial"
                 s.reasons = [f"{done} of {manifest.get('samples')} samples; `bsf run` resumes"]
-            elif broken := _broken_batch(manifest_path.parent, manifest):
+            elif broken := broken_batches(manifest_path.parent, manifest):
                 s.state = "partial"
-                s.reasons = [f"{broken} is missing or truncated; `bsf run` simulates it again"]
+                first = broken[0]["file"]
+                s.reasons = [f"{first} is missing or truncated; `bsf run` simulates it again"]
             else:
                 _check_stamp(s, manifest, cfg.hash_of("simulate"), "[simulate]")
                 snn = manifest.get("identity", {}).get("snn")
@@ -197,20 +199,6 @@ def _from_json(name: str, json_path: Path, artifact: Path) -> StageStatus:
         return StageStatus(name, "corrupt", [f"{json_path} is not a JSON object"])
     stamp = meta.get("stamp", {})
     return StageStatus(name, "done", created=stamp.get("created"), path=str(artifact))
-
-
-def _broken_batch(folder: Path, manifest: dict[str, Any]) -> str | None:
-    """The first batch file the manifest lists that is gone or of another size (cheap:
-    checksums are verified when the batches are read)."""
-    for entry in manifest.get("batches", []):
-        path = folder / str(entry.get("file"))
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return path.name
-        if entry.get("bytes") is not None and size != entry["bytes"]:
-            return path.name
-    return None
 
 
 def _meta(path: Path) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from .spikes.store import (
     MANIFEST,
     VERSION,
     batch_filename,
+    broken_batches,
     encode_batch,
     read_batch_file,
     read_manifest,
@@ -59,11 +60,7 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def _forget_broken_batches(folder: Path, manifest: dict[str, Any], events: Events) -> None:
     """Batches the manifest lists whose file is gone or of another size are simulated again."""
-    broken = []
-    for entry in manifest["batches"]:
-        path = folder / entry["file"]
-        if not path.is_file() or path.stat().st_size != entry.get("bytes", path.stat().st_size):
-            broken.append(entry)
+    broken = broken_batches(folder, manifest)
     if broken:
         names = ", ".join(e["file"] for e in broken)
         events.log(f"{folder}: {names} missing or truncated; simulating again")

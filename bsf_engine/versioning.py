@@ -42,3 +42,22 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def file_digest_cached(path: Path) -> str:
+    """`file_digest`, remembered while the file's inode, size and mtime stay the same.
+
+    `bsf status` and the TUI (which polls every few seconds) compare the digests of
+    ann.pt, snn.pt and friends — up to hundreds of MB — with what later stages recorded;
+    artifacts are replaced by rename, so a changed file is a new inode.
+    """
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        if len(_DIGESTS) > 4096:
+            _DIGESTS.clear()
+        _DIGESTS[key] = file_digest(path)
+    return _DIGESTS[key]

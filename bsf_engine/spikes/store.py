@@ -113,6 +113,21 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def broken_batches(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Batches the manifest lists whose file is gone or of another size (cheap: checksums
+    are verified when a batch is read)."""
+    broken = []
+    for entry in manifest.get("batches", []):
+        try:
+            size = (Path(folder) / str(entry.get("file"))).stat().st_size
+        except OSError:
+            broken.append(entry)
+            continue
+        if entry.get("bytes") is not None and size != entry["bytes"]:
+            broken.append(entry)
+    return broken
+
+
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     atomic.write_json(folder / MANIFEST, manifest)
 
