@@ -401,7 +401,7 @@ def _all_zero_or_nan(mm: np.ndarray, big_n: float, shape: np.ndarray, alphas: np
     if alphas[0] == 0:
         decided |= mm == big_n
     positive = alphas[alphas > 0]
-    if positive.size == 0 or (alphas[0] != 0 and alphas[0] != positive[0]):
+    if positive.size == 0:
         return decided
     a = float(positive[0])
     first = torch.from_numpy(mm + a + 1.0)

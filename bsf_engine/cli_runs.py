@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .cli import ProjectArg, _open, _print_report, app, err, guarded, out
 from .display import STATE_STYLE, duration, when
-from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
+from .errors import EXIT_FAILURE, EXIT_INTERRUPTED
 
 
 @app.command("run")
@@ -163,6 +163,9 @@ def logs(
     run = store.find(run_ref, Path(folder))
     offset = 0
     while True:
+        # the state is read before the events: a run that ended meanwhile has all its
+        # lines on disk by then, so the read below is its last
+        state = store.read(run.folder).state if follow else None
         events, offset = store.read_events(run.events_path, offset)
         for event in events:
             line = format_event(event)
@@ -172,14 +175,8 @@ def logs(
                 return
         if not follow:
             return
-        current = store.read(run.folder)
-        if current.state not in ("running", "queued"):
-            events, offset = store.read_events(run.events_path, offset)
-            for event in events:
-                line = format_event(event)
-                if line:
-                    out.print(line, markup=False, highlight=False)
-            if current.state == "lost":
+        if state not in ("running", "queued"):
+            if state == "lost":
                 err.print(f"run {run.id} is lost: its process ended without an end event")
             return
         time.sleep(0.3)
@@ -244,4 +241,4 @@ def _stage_of(summary: dict[str, Any]) -> str:
     return f"{stage} ({stages.index(stage) + 1}/{len(stages)})" if stage in stages else stage
 
 
-__all__ = ["BsfError", "cancel", "logs", "ps", "run_command", "status"]
+__all__ = ["cancel", "logs", "ps", "run_command", "status"]

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from .. import data
-from .plotting import log_ticks
+from .plotting import evenly, log_ticks
 
 
 class AlphaPane(Widget, can_focus=True):
@@ -63,7 +63,7 @@ class AlphaPane(Widget, can_focus=True):
             return
         c = self.curves
         steps = np.arange(1, len(c.grid) + 1)
-        index = _downsample(len(steps), 400)
+        index = evenly(len(steps), 400)
         x = (np.log10(steps[index]) if self.log_x else steps[index]).tolist()
         plt.plot(x, c.grid[index].tolist(), label="grid (raw)", color="cyan", marker="dot")
         plt.plot(x, c.grid_approx[index].tolist(), label="grid (approx)", color="blue")
@@ -93,9 +93,3 @@ class AlphaPane(Widget, can_focus=True):
             return
         self.t = int(np.clip(self.t + step, 0, len(self.curves.grid) - 1))
         self.draw()
-
-
-def _downsample(n: int, most: int) -> np.ndarray:
-    if n <= most:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, most).round().astype(int))

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from .. import data
 from ..format import energy, percent
-from .plotting import log_ticks, log_x
+from .plotting import log_evenly, log_ticks, log_x
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
 MODELS = ("spikesim", "syops")
@@ -98,7 +98,7 @@ class EnergyPane(Widget, can_focus=True):
         for method, label in data.METHOD_LABELS.items():
             x = view.energy[method] * 1e6
             y = view.accuracy[method]
-            index = _downsample(len(x), 300)
+            index = log_evenly(len(x), 300)
             keep = x[index] > 0
             xs = x[index][keep]
             if xs.size:
@@ -121,9 +121,3 @@ class EnergyPane(Widget, can_focus=True):
             return
         self.fraction = float(np.clip(round(self.fraction + step, 4), 0.5, 1.0))
         self.load()
-
-
-def _downsample(n: int, most: int) -> np.ndarray:
-    if n <= most:
-        return np.arange(n)
-    return np.unique(np.geomspace(1, n, most).round().astype(int) - 1)

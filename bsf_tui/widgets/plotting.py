@@ -1,5 +1,5 @@
 """Plot helpers: a log x-axis drawn on log10 values with our own tick labels (plotext's
-own log scale re-applies the log when a figure is built twice)."""
+own log scale re-applies the log when a figure is built twice), and index thinning."""
 
 from __future__ import annotations
 
@@ -26,3 +26,17 @@ def log_ticks(plt, lowest: float, highest: float) -> None:
                 labels.append(f"{value:g}")
     if ticks:
         plt.xticks(ticks, labels)
+
+
+def evenly(n: int, most: int) -> np.ndarray:
+    """At most `most` indices of 0 … n−1, evenly spaced (all when n is small)."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, most).round().astype(int))
+
+
+def log_evenly(n: int, most: int) -> np.ndarray:
+    """At most `most` indices of 0 … n−1, evenly spaced on a log axis."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.geomspace(1, n, most).round().astype(int) - 1)
