@@ -1,4 +1,4 @@
-"""The BayesianSpikeFusion math (DESIGN §4), vectorised over any leading dimensions.
+"""The BayesianSpikeFusion math, vectorised over any leading dimensions.
 
 Per sample and class after N = t steps: M = final-head spike count, K = IC-head
 count, E = K/N clipped into (ε, 1−ε). Prior θ ~ Beta(α, α(1/E − 1)) (mean E),

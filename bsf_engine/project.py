@@ -1,4 +1,4 @@
-"""A project folder: its config and the paths and stamps of its artifacts (DESIGN §2)."""
+"""A project folder: its config and the paths and stamps of its artifacts."""
 
 from __future__ import annotations
 

@@ -4,5 +4,5 @@
 object a line) under each project; a lock file holds the project while a run
 writes it. Runs started detached are their own session and outlive the terminal;
 `cancel` sends SIGTERM to the run's process group and the stage stops at its next
-safe boundary (DESIGN §3).
+safe boundary (docs/runs.md).
 """
