@@ -26,6 +26,7 @@ import torch
 
 from . import fusion
 from .fusion import lgamma_diff
+from .states import Numerics
 
 
 def knots_for(timesteps: int) -> list[int]:
@@ -50,7 +51,7 @@ def grid_correct(
     n: torch.Tensor,
     labels: torch.Tensor,
     alphas: torch.Tensor,
-    numerics: str = "exact",
+    numerics: str = Numerics.EXACT,
     groups: torch.Tensor | None = None,
     num_groups: int = 1,
 ) -> torch.Tensor:

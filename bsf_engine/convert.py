@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import atomic
+from . import atomic, layout
 from .data import iterate_batches, load_datasets
 from .devices import resolve_device
 from .errors import ArtifactExistsError
@@ -25,10 +25,11 @@ from .evaluate import head_accuracies
 from .events import Events
 from .models.net import ConvBlock, MultiExitNet, ResidualBlock, build_model
 from .models.spec import ModelSpec
+from .models.walk import feature_layers, head_layers
 from .percentile import StreamingPercentile
 from .project import Project
+from .stages import CONVERT
 from .train import load_ann
-from .versioning import file_digest
 
 
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,10 +52,7 @@ def fold_batchnorm(model: MultiExitNet) -> MultiExitNet:
     """A network without BatchNorm computing what `model` computes in eval mode."""
     spec = ModelSpec.from_dict({**model.spec.to_dict(), "batchnorm": False})
     folded = build_model(spec).to(next(model.parameters()).device)
-    pairs = []
-    if model.stem is not None:
-        pairs.append((model.stem, folded.stem))
-    pairs += list(zip(model.blocks, folded.blocks))
+    pairs = [(model.layer(layer), folded.layer(layer)) for layer in feature_layers(spec)]
     with torch.no_grad():
         for src, dst in pairs:
             if isinstance(src, ConvBlock):
@@ -107,41 +105,41 @@ def normalise(folded: MultiExitNet, scales: dict[str, float]) -> MultiExitNet:
         layer.bias.div_(own)
 
     prev = 1.0
-    if net.stem is not None:
-        scale(net.stem.conv, prev, lam["stem"])
-        prev = lam["stem"]
-    block_scale = []
-    for index, block in enumerate(net.blocks):
-        out = lam[f"blocks.{index}"]
-        if isinstance(block, ResidualBlock):
-            mid = lam[f"blocks.{index}.mid"]
-            scale(block.conv1, prev, mid)
-            scale(block.conv2, mid, out)
-            scale(block.shortcut, prev, out)
+    block_scale: dict[int, float] = {}
+    for layer in feature_layers(net.spec):
+        module = net.layer(layer)
+        out = lam[layer.name]
+        if isinstance(module, ResidualBlock):
+            mid = lam[layer.mid]
+            scale(module.conv1, prev, mid)
+            scale(module.conv2, mid, out)
+            scale(module.shortcut, prev, out)
         else:
-            scale(block.conv, prev, out)
-        block_scale.append(out)
+            scale(module.conv, prev, out)
+        block_scale[layer.index] = out
         prev = out
-    for name, head in net.heads.items():
-        scale(head.fc, block_scale[net.tapped_block(name)], lam[f"heads.{name}"])
+    for head in head_layers(net.spec):
+        scale(net.heads[head.name].fc, block_scale[head.block], lam[head.output])
     return net.eval()
 
 
 def _up_to_date(project: Project, force: bool) -> dict[str, Any] | None:
-    if force or not project.snn_pt.is_file():
+    paths = project.layout
+    if force or not paths.snn_pt.is_file():
         return None
-    if not project.is_current(project.snn_json, "convert") or not project.ann_pt.is_file():
+    if not CONVERT.is_current(project) or not paths.ann_pt.is_file():
         return None
-    meta = project.read_json(project.snn_json)
-    if meta.get("inputs", {}).get("ann.pt") != file_digest(project.ann_pt):
+    meta = layout.read_json(paths.snn_json)
+    if meta.get("inputs", {}) != CONVERT.input_digests(paths):
         return None  # the ANN was retrained since
     return meta
 
 
 def _refuse_to_replace(project: Project, force: bool) -> None:
-    if not force and (project.snn_pt.is_file() or project.snn_json.is_file()):
+    paths = project.layout
+    if not force and (paths.snn_pt.is_file() or paths.snn_json.is_file()):
         raise ArtifactExistsError(
-            f"{project.snn_pt}: made from a different [convert] config or ANN; pass --force to "
+            f"{paths.snn_pt}: made from a different [convert] config or ANN; pass --force to "
             "reconvert and replace it"
         )
 
@@ -150,10 +148,10 @@ def _refuse_to_replace(project: Project, force: bool) -> None:
 def _max_logit_error(original, normalised, scales, batches) -> float:
     """Largest |normalised logit · λ_head − original logit|, relative to the logits' range."""
     worst = 0.0
-    heads = original.head_names
+    heads = head_layers(original.spec)
     for x, _ in batches:
-        for name, a, b in zip(heads, original(x), normalised(x)):
-            lam = _safe(scales[f"heads.{name}"])
+        for head, a, b in zip(heads, original(x), normalised(x)):
+            lam = _safe(scales[head.output])
             err = (b * lam - a).abs().max().item() / max(a.abs().max().item(), 1e-12)
             worst = max(worst, err)
     return worst
@@ -165,7 +163,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     cfg = project.config
     done = _up_to_date(project, force)
     if done is not None:
-        events.log(f"{project.snn_pt} is up to date (use --force to reconvert)")
+        events.log(f"{project.layout.snn_pt} is up to date (use --force to reconvert)")
         return done
     device = resolve_device(cfg.convert.device, "[convert] device")
     ann, ann_meta = load_ann(project, device)
@@ -201,10 +199,11 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         "normalised": head_accuracies(snn, data.tune, data.norm, bs, device, workers),
     }
     error = _max_logit_error(ann, snn, scales, calib_batches())
-    stamp = project.stamp("convert")
+    paths = project.layout
+    stamp = CONVERT.stamp(cfg)
     summary = {
         "stamp": stamp,
-        "inputs": {"ann.pt": file_digest(project.ann_pt)},
+        "inputs": CONVERT.input_digests(paths),
         "spec": snn.spec.to_dict(),
         "heads": list(snn.head_names),
         "percentile": cfg.convert.percentile,
@@ -218,7 +217,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     }
     state = {k: v.detach().cpu() for k, v in snn.state_dict().items()}
     atomic.save_torch(
-        project.snn_pt,
+        paths.snn_pt,
         {
             "spec": snn.spec.to_dict(),
             "state_dict": state,
@@ -229,9 +228,9 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
             "stamp": stamp,
         },
     )
-    atomic.write_json(project.snn_json, summary)
-    events.artifact(str(project.snn_pt), "snn")
-    events.artifact(str(project.snn_json), "snn-metrics")
+    atomic.write_json(paths.snn_json, summary)
+    events.artifact(str(paths.snn_pt), "snn")
+    events.artifact(str(paths.snn_json), "snn-metrics")
     for kind, accs in accuracy.items():
         for head, acc in accs.items():
             events.metric(f"tune_acc/{kind}/{head}", acc)

@@ -14,7 +14,7 @@ reproduced (within 0.01%) without GAP rows: with them, 512 channels at 2×2 add
 48.5 nJ per step and the table is missed by up to 1.3%; so they are off by
 default. Final-only pays features + final head; BSF adds the IC head(s).
 
-SyOPs (data-dependent, 45 nm: E_AC 0.9 pJ, E_MAC 4.6 pJ): each spike a
+SyOPs (data-dependent, 45 nm: E_AC and E_MAC from [energy]): each spike a
 population emits costs one accumulate per synapse it drives (its layer's MACs
 divided by its neurons: the mean fan-out), and the analog input layer costs
 its MACs every step.
@@ -25,23 +25,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .models.archs import scaled
-from .models.spec import ModelSpec
+from .config.schema import EnergySection
+from .models.spec import FINAL, ModelSpec
+from .models.walk import HeadLayer, feature_layers, head_layers, walk
+
+_DEFAULTS = EnergySection()  # every constant's default lives in the config schema
 
 
 @dataclass(frozen=True)
 class SpikeSimConstants:
-    xbar_size: int = 64
-    xbar_ar: float = 1.76423
-    tile_buff: float = 397.0
-    temp_buff: float = 0.2
-    sub: float = 1.15e-6
-    adc: float = 2.03084
-    htree: float = 19.64
-    mux: float = 0.094245
-    mem_fetch: float = 4.64
-    neuron: float = 1.274
-    gap_rows: bool = False
+    xbar_size: int = _DEFAULTS.xbar_size
+    xbar_ar: float = _DEFAULTS.xbar_ar
+    tile_buff: float = _DEFAULTS.tile_buff
+    temp_buff: float = _DEFAULTS.temp_buff
+    sub: float = _DEFAULTS.sub
+    adc: float = _DEFAULTS.adc
+    htree: float = _DEFAULTS.htree
+    mux: float = _DEFAULTS.mux
+    mem_fetch: float = _DEFAULTS.mem_fetch
+    neuron: float = _DEFAULTS.neuron
+    gap_rows: bool = _DEFAULTS.gap_rows
 
     @classmethod
     def from_config(cls, energy) -> SpikeSimConstants:
@@ -68,46 +71,32 @@ class SpikeSimConstants:
 
 @dataclass(frozen=True)
 class LayerEnergy:
-    name: str
+    name: str  # its population (models.walk)
     part: str  # "features" or the head name
     pj: float
-
-
-def _down(size: int, stride: int) -> int:
-    return (size - 1) // stride + 1
+    block: int | None = None  # a feature layer's block index (walk.STEM for the stem)
 
 
 def spikesim_layers(spec: ModelSpec, constants: SpikeSimConstants) -> list[LayerEnergy]:
     """Per-timestep energy (pJ) of every mapped layer of the network."""
-    arch = spec.archdef
     rows: list[LayerEnergy] = []
-    size, channels = spec.image_size, spec.in_channels
-    if arch.stem is not None:
-        c = scaled(arch.stem, spec.width)
-        rows.append(LayerEnergy("stem", "features", constants.layer(channels, c, size, size, 3, 3)))
-        channels = c
-    sizes, block_channels = [], []
-    for index, (c, stride) in enumerate(arch.blocks):
-        c = scaled(c, spec.width)
-        out = _down(size, stride)
-        if arch.family == "resnet":
+    features = feature_layers(spec)
+    for layer in features:
+        c_in, c, out = layer.in_channels, layer.channels, layer.size
+        if layer.kind == "residual":
             pj = (
-                constants.layer(channels, c, out, out, 1, 1)
-                + constants.layer(channels, c, out, out, 3, 3)
+                constants.layer(c_in, c, out, out, 1, 1)
+                + constants.layer(c_in, c, out, out, 3, 3)
                 + constants.layer(c, c, out, out, 3, 3)
             )
         else:
-            pj = constants.layer(channels, c, out, out, 3, 3)
-        rows.append(LayerEnergy(f"blocks.{index}", "features", pj))
-        channels, size = c, out
-        sizes.append(size)
-        block_channels.append(c)
-    for head in spec.head_names:
-        tap = len(arch.blocks) - 1 if head == "final" else int(head[2:])
-        c, pool = block_channels[tap], sizes[tap]
+            pj = constants.layer(c_in, c, out, out, 3, 3)
+        rows.append(LayerEnergy(layer.name, "features", pj, layer.index))
+    for head in head_layers(spec, features):
+        c, pool = head.channels, head.size
         gap = constants.layer(c, c, 1, 1, pool, pool) if constants.gap_rows else 0.0
         linear = constants.layer(math.ceil(c / 4), spec.num_classes, 1, 1, 4, 1)
-        rows.append(LayerEnergy(f"heads.{head}", head, gap + linear))
+        rows.append(LayerEnergy(head.output, head.name, gap + linear))
     return rows
 
 
@@ -124,20 +113,16 @@ def spikesim_step_energy(spec: ModelSpec, constants: SpikeSimConstants) -> StepE
     rows = spikesim_layers(spec, constants)
     features = sum(r.pj for r in rows if r.part == "features")
     final = sum(r.pj for r in rows if r.part == "final")
-    ics = {r.part: r.pj for r in rows if r.part.startswith("ic")}
-    ic_tap = max(int(h[2:]) for h in ics) if ics else len(spec.archdef.blocks) - 1
+    ics = {r.part: r.pj for r in rows if r.part not in ("features", FINAL)}
+    ic_tap = max(map(spec.tapped_block, ics)) if ics else len(spec.archdef.blocks) - 1
     # the IC alone needs the blocks up to the one it reads
-    ic_features = sum(r.pj for r in rows if r.part == "features" and _block_index(r.name) <= ic_tap)
+    ic_features = sum(r.pj for r in rows if r.part == "features" and r.block <= ic_tap)
     pj = 1e-12
     return StepEnergy(
         final_only=(features + final) * pj,
         bsf=(features + final + sum(ics.values())) * pj,
         ic_only=(ic_features + sum(ics.values())) * pj,
     )
-
-
-def _block_index(name: str) -> int:
-    return -1 if name == "stem" else int(name.split(".")[1])
 
 
 # -- SyOPs ---------------------------------------------------------------------------
@@ -161,47 +146,42 @@ class SyopsModel:
         return mean_counts @ weights + self.input_layer
 
 
-def syops_model(spec: ModelSpec, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6) -> SyopsModel:
+def syops_model(
+    spec: ModelSpec, e_ac_pj: float = _DEFAULTS.e_ac_pj, e_mac_pj: float = _DEFAULTS.e_mac_pj
+) -> SyopsModel:
     """Mean fan-out of every population (its consumers' MACs per input neuron) × E_AC."""
     from .models.complexity import layer_costs
-    from .models.net import build_model
-    from .snn.network import populations
+    from .snn.network import spec_populations
 
-    model = build_model(ModelSpec.from_dict({**spec.to_dict(), "batchnorm": False}))
-    pops = populations(model)
+    pops = spec_populations(spec)
     neurons = {p.name: p.neurons for p in pops}
     costs = {r.name: r for r in layer_costs(spec)}
-    arch = spec.archdef
+    features = feature_layers(spec)
+    names = {layer.index: layer.name for layer in features}
     ac, mac = e_ac_pj * 1e-12, e_mac_pj * 1e-12
     per_spike: dict[str, dict[str, float]] = {p.name: {} for p in pops}
 
     def drives(source: str, part: str, macs: float) -> None:
         per_spike[source][part] = per_spike[source].get(part, 0.0) + macs / neurons[source] * ac
 
-    size, channels = spec.image_size, spec.in_channels
-    if arch.stem is not None:
-        input_macs = costs["stem"].macs
-        previous = "stem"
-        channels = scaled(arch.stem, spec.width)
-    else:
-        input_macs = costs["block 0"].macs
-        previous = "blocks.0"
-    for index, (c, stride) in enumerate(arch.blocks):
-        c = scaled(c, spec.width)
-        out = _down(size, stride)
-        if arch.family == "resnet":
-            conv1 = channels * c * 9 * out * out
-            shortcut = channels * c * out * out
+    first = features[0]  # the analog input layer: MACs every step, no spikes in
+    previous = first.name
+    for layer in walk(spec):
+        if isinstance(layer, HeadLayer):
+            tapped = names[layer.block]
+            drives(tapped, layer.name, neurons[tapped])  # GAP: one accumulate per spike
+            drives(layer.pool, layer.name, layer.channels * spec.num_classes)
+            continue
+        if layer is first:
+            continue
+        c_in, c, out = layer.in_channels, layer.channels, layer.size
+        if layer.kind == "residual":
+            conv1 = c_in * c * 9 * out * out
+            shortcut = c_in * c * out * out
             conv2 = c * c * 9 * out * out
             drives(previous, "features", conv1 + shortcut)
-            drives(f"blocks.{index}.mid", "features", conv2)
-        elif index > 0:
-            drives(previous, "features", channels * c * 9 * out * out)
-        previous = f"blocks.{index}"
-        channels, size = c, out
-        for head in spec.head_names:
-            tap = len(arch.blocks) - 1 if head == "final" else int(head[2:])
-            if tap == index:
-                drives(previous, head, neurons[previous])  # GAP: one accumulate per spike
-                drives(f"heads.{head}.pool", head, c * spec.num_classes)
-    return SyopsModel(per_spike, input_macs * mac)
+            drives(layer.mid, "features", conv2)
+        else:
+            drives(previous, "features", c_in * c * 9 * out * out)
+        previous = layer.name
+    return SyopsModel(per_spike, costs[first.label].macs * mac)

@@ -6,6 +6,10 @@ problem) without a traceback; the CLI exits with `exit_code`.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -43,3 +47,22 @@ class Interrupted(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+# how problems name values and suggest fixes -----------------------------------------
+def toml_repr(value: Any) -> str:
+    """A value as it would be written in TOML (for messages)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_repr(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{...}"
+    return repr(value)
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

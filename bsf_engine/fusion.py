@@ -17,14 +17,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .states import Numerics
+
 EPSILON = 1e-6  # clip of the IC rate E into (ε, 1 − ε)
 REFERENCE_EPSILON = 1e-16  # the reference adds this to E and does not clip
 
 
-def ic_rate(ic_counts: Tensor, n: Tensor | float, numerics: str = "exact") -> Tensor:
+def ic_rate(ic_counts: Tensor, n: Tensor | float, numerics: str = Numerics.EXACT) -> Tensor:
     """E = K/N (float64), clipped (exact) or shifted by 1e-16 (reference)."""
     rate = ic_counts.double() / n
-    if numerics == "reference":
+    if numerics == Numerics.REFERENCE:
         return rate + REFERENCE_EPSILON
     return rate.clamp(EPSILON, 1.0 - EPSILON)
 
@@ -41,7 +43,7 @@ def _alpha(alpha: float | Tensor) -> Tensor:
     return torch.as_tensor(alpha, dtype=torch.float64)
 
 
-def posterior(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact"):
+def posterior(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT):
     """(a, b) of the posterior Beta over each class's final-head firing probability."""
     alpha = _alpha(alpha)
     n = _broadcast_n(n, m)
@@ -51,7 +53,7 @@ def posterior(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "e
     return a, b
 
 
-def posterior_mean(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact"):
+def posterior_mean(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT):
     """r = (α + M)/(α/E + N)."""
     alpha = _alpha(alpha)
     n = _broadcast_n(n, m)
@@ -59,7 +61,7 @@ def posterior_mean(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str
     return (alpha + m.double()) / (alpha / e + n)
 
 
-def posterior_std(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact"):
+def posterior_std(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT):
     """Standard deviation of the posterior Beta (0 where it is degenerate)."""
     a, b = posterior(alpha, m, k, n, numerics)
     total = a + b
@@ -67,7 +69,9 @@ def posterior_std(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str 
     return torch.nan_to_num(var, nan=0.0).clamp_min(0.0).sqrt()
 
 
-def predict(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = "exact") -> Tensor:
+def predict(
+    alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT
+) -> Tensor:
     """argmax over the last (class) dimension of the posterior mean; ties → smallest class."""
     return posterior_mean(alpha, m, k, n, numerics).argmax(dim=-1)
 

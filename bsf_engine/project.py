@@ -1,24 +1,17 @@
-"""A project folder: its config and the paths and stamps of its artifacts."""
+"""A project folder: its config and its layout (bsf_engine.layout names every path)."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from . import layout
 from .config import Config, load_config
 from .errors import BsfError, MissingArtifactError
-from .versioning import stamp
+from .layout import Layout
 
-CONFIG_NAME = "project.toml"
-
-# Which config sections decide each stage's result (an artifact is stale when
-# the hash of these changes).
-STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "train": ("data", "model", "train"),
-    "convert": ("data", "model", "train", "convert"),
-}
+CONFIG_NAME = layout.CONFIG
 
 
 def resolve_project_dir(arg: str | os.PathLike[str]) -> Path:
@@ -26,10 +19,10 @@ def resolve_project_dir(arg: str | os.PathLike[str]) -> Path:
     path = Path(arg)
     if path.is_file() and path.suffix == ".toml":
         return path.parent
-    if (path / CONFIG_NAME).is_file():
+    if layout.is_project(path):
         return path
     named = Path("projects") / path
-    if not path.is_absolute() and (named / CONFIG_NAME).is_file():
+    if not path.is_absolute() and layout.is_project(named):
         return named
     if path.is_dir():
         raise BsfError(f"{path}: no {CONFIG_NAME} here; create one with `bsf new {path}`")
@@ -40,6 +33,7 @@ class Project:
     def __init__(self, folder: Path, config: Config) -> None:
         self.folder = folder
         self.config = config
+        self.layout = Layout(folder)
 
     @classmethod
     def open(cls, arg: str | os.PathLike[str]) -> Project:
@@ -50,81 +44,13 @@ class Project:
     def name(self) -> str:
         return self.config.project.name or self.folder.resolve().name
 
-    # artifacts -----------------------------------------------------------
-    @property
-    def config_path(self) -> Path:
-        return self.folder / CONFIG_NAME
-
-    @property
-    def ann_pt(self) -> Path:
-        return self.folder / "ann.pt"
-
-    @property
-    def ann_json(self) -> Path:
-        return self.folder / "ann.json"
-
-    @property
-    def split_json(self) -> Path:
-        return self.folder / "split.json"
-
-    @property
-    def train_checkpoint(self) -> Path:
-        return self.folder / "train.ckpt"
-
-    @property
-    def snn_pt(self) -> Path:
-        return self.folder / "snn.pt"
-
-    @property
-    def snn_json(self) -> Path:
-        return self.folder / "snn.json"
-
-    # stamps --------------------------------------------------------------
-    def stage_hash(self, stage: str) -> str:
-        return self.config.hash_of(*STAGE_SECTIONS[stage])
-
-    def stamp(self, stage: str) -> dict[str, str]:
-        return stamp(stage, self.stage_hash(stage))
-
-    def read_json(self, path: Path) -> dict[str, Any]:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MissingArtifactError(f"{path}: missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MissingArtifactError(
-                f"{path}: corrupt ({exc.__class__.__name__}); delete it and rerun its stage"
-            ) from None
-
-    def require_current(self, artifact: Path, json_path: Path, stage: str, sections: str) -> None:
-        """Raise (saying which command to run) unless `stage` made `artifact` from this config."""
-        if not artifact.is_file() or not json_path.is_file():
-            raise MissingArtifactError(
-                f"{artifact}: missing; run `bsf {stage} {self.folder}` first"
-            )
-        if not self.is_current(json_path, stage):
-            raise MissingArtifactError(
-                f"{artifact}: made from a different {sections} config; rerun "
-                f"`bsf {stage} {self.folder} --force`"
-            )
-
     def require_same_split(self, digest: str, ann_meta: dict[str, Any]) -> None:
         """Raise unless the data splits as it did when the ANN was trained."""
         if digest != ann_meta["split"]["digest"]:
             raise MissingArtifactError(
-                f"{self.ann_json}: trained on a different split than the data gives now; "
-                f"rerun `bsf train {self.folder} --force`"
+                f"{self.layout.ann_json}: trained on a different split than the data gives "
+                f"now; rerun `bsf train {self.folder} --force`"
             )
-
-    def is_current(self, json_path: Path, stage: str) -> bool:
-        """The artifact exists and was made from the current config of its stage."""
-        if not json_path.is_file():
-            return False
-        try:
-            meta = self.read_json(json_path)
-        except MissingArtifactError:
-            return False
-        return meta.get("stamp", {}).get("config_hash") == self.stage_hash(stage)
 
 
 def create_project(
@@ -142,8 +68,7 @@ def create_project(
     from . import atomic
     from .config import parse_config
     from .config.template import PRESETS, render_template
-    from .config.validate import did_you_mean
-    from .errors import BsfError
+    from .errors import did_you_mean
     from .models.archs import ARCHS
 
     if dataset not in PRESETS:

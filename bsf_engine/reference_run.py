@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from . import alpha as search
-from . import atomic
+from . import atomic, layout
+from .config.schema import EnergySection, FusionSection
 from .errors import DataError
 from .events import Events
+from .layout import Layout
 from .models.archs import ARCHS
 from .models.spec import ModelSpec
-from .report import build_report
+from .report import build_report, check_energy_model, check_target
 from .spikes import open_spikes
 
 SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10), "cifar100": (3, 32, 100)}
@@ -77,8 +79,9 @@ def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
             curves[f"alpha_{kind}_approx"] = search.approximate(
                 values, search.knots_for(len(values))
             )
-    if len(curves) < 2 and (folder / "bsf" / "alpha.npz").is_file():
-        with np.load(folder / "bsf" / "alpha.npz") as npz:
+    ours = Layout(folder).reference_output.alpha_npz
+    if len(curves) < 2 and ours.is_file():
+        with np.load(ours) as npz:
             for kind in ("grid", "emp"):
                 curves.setdefault(f"alpha_{kind}_approx", npz[f"alpha_{kind}_approx"])
     if len(curves) < 2:
@@ -96,10 +99,14 @@ def report_reference(
     folder: Path,
     events: Events | None = None,
     *,
-    energy: str = "spikesim",
-    target: float = 0.97,
+    energy: str | None = None,
+    target: float | None = None,
     ann_accuracy: float | None = None,
 ) -> dict[str, Any]:
+    """The report of an authors' run folder; energy and target default as in a project."""
+    energy_cfg, fusion_cfg = EnergySection(), FusionSection()
+    model = check_energy_model(energy or energy_cfg.model)
+    fraction = check_target(fusion_cfg.target if target is None else target)
     command = read_command(folder)
     spikes = next(
         (p for p in sorted(folder.iterdir()) if p.is_dir() and p.name.startswith("snn")), None
@@ -110,9 +117,24 @@ def report_reference(
     spec = spec_from_command(command, source.num_classes)
     alpha = reference_alpha(folder, source.timesteps)
     ic = next(h for h in source.heads if h != "final")
-    report = build_report(source, alpha, ic, spec, energy, None, target, ann_accuracy, events)
+    report = build_report(
+        source, alpha, ic, spec, model, energy_cfg, fraction, ann_accuracy, events
+    )
     report["source"] = str(folder)
-    out = folder / "bsf"
-    out.mkdir(exist_ok=True)
-    atomic.write_json(out / "report.json", report)
+    out = Layout(folder).reference_output
+    out.folder.mkdir(exist_ok=True)
+    atomic.write_json(out.report_json, report)
     return report
+
+
+def is_reference_folder(path: Path) -> bool:
+    """A folder the authors' scripts wrote (not a project): their settings, spikes or α."""
+    path = Path(path)
+    if not path.is_dir() or layout.is_project(path):
+        return False
+    names = {p.name for p in path.iterdir()}
+    return (
+        "command.json" in names
+        or "train" in names
+        or any(n.startswith(("snn", "alpha_output", "division_linear")) for n in names)
+    )

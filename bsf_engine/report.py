@@ -11,23 +11,22 @@ energy-to-target (as % change against final-only).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import atomic, fusion
+from . import atomic, fusion, layout
+from .config.schema import EnergySection
 from .energy import SpikeSimConstants, spikesim_step_energy, syops_model
 from .errors import DataError, MissingArtifactError
 from .events import Events
 from .models.spec import ModelSpec
 from .spikes import open_project_split
-from .versioning import file_digest, stamp
+from .stages import REPORT
+from .states import EnergyModel, Method
 
-METHODS = ("final", "ic", "bsf_grid", "bsf_emp")
-LABELS = {"final": "final only", "ic": "IC only", "bsf_grid": "BSF grid", "bsf_emp": "BSF emp"}
 TIME_BLOCK = 128
 
 
@@ -37,7 +36,7 @@ def accuracy_curves(
     """Per-step accuracy of every method, and mean spikes per sample per population [T, L]."""
     events = events or Events()
     timesteps = source.timesteps
-    correct = {name: np.zeros(timesteps, dtype=np.int64) for name in METHODS}
+    correct = {name: np.zeros(timesteps, dtype=np.int64) for name in Method}
     counts = None
     samples = 0
     steps_all = torch.arange(1, timesteps + 1, dtype=torch.float64)
@@ -73,18 +72,17 @@ def accuracy_curves(
 
 
 def energy_curves(
-    spec: ModelSpec, model: str, energy_cfg, timesteps: int, mean_counts: np.ndarray | None
+    spec: ModelSpec,
+    model: str,
+    energy_cfg: EnergySection,
+    timesteps: int,
+    mean_counts: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
     """Cumulative energy (J) after t = 1 … T steps for each method."""
     steps = np.arange(1, timesteps + 1, dtype=np.float64)
     ic_heads = {h for h in spec.head_names if h != "final"}
-    if model == "spikesim":
-        constants = (
-            SpikeSimConstants.from_config(energy_cfg)
-            if energy_cfg is not None
-            else SpikeSimConstants()
-        )
-        per_step = spikesim_step_energy(spec, constants)
+    if model == EnergyModel.SPIKESIM:
+        per_step = spikesim_step_energy(spec, SpikeSimConstants.from_config(energy_cfg))
         return {
             "final": steps * per_step.final_only,
             "ic": steps * per_step.ic_only,
@@ -96,9 +94,7 @@ def energy_curves(
             "energy model syops needs per-layer spike counts, which only bsf's own "
             "spike files record; use --energy spikesim"
         )
-    e_ac = energy_cfg.e_ac_pj if energy_cfg is not None else 0.9
-    e_mac = energy_cfg.e_mac_pj if energy_cfg is not None else 4.6
-    syops = syops_model(spec, e_ac, e_mac)
+    syops = syops_model(spec, energy_cfg.e_ac_pj, energy_cfg.e_mac_pj)
     final = np.cumsum(syops.step_energy(mean_counts, {"features", "final"}))
     bsf = np.cumsum(syops.step_energy(mean_counts, {"features", "final", *ic_heads}))
     ic_parts = {"features", *ic_heads}  # features past the IC are not needed by the IC …
@@ -111,13 +107,13 @@ def headline(
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     reached = {}
-    for name in METHODS:
+    for name in Method:
         hits = np.nonzero(accuracy[name] >= target)[0]
         reached[name] = int(hits[0]) if hits.size else None
     final_t = reached["final"]
     final_energy = energy["final"][final_t] if final_t is not None else None
     areas = {}
-    for name in METHODS:
+    for name in Method:
         if final_energy is not None:
             keep = energy[name] <= final_energy
             e = np.concatenate([[0.0], energy[name][keep]])
@@ -125,7 +121,7 @@ def headline(
             areas[name] = float(np.trapezoid(a, e)) if e.size > 1 else 0.0
         else:
             areas[name] = None
-    for name in METHODS:
+    for name in Method:
         t = reached[name]
         spent = float(energy[name][t]) if t is not None else None
         reduction = None
@@ -191,7 +187,7 @@ def write_csv(report: dict[str, Any], folder: Path) -> list[Path]:
     rows = []
     for t in range(report["timesteps"]):
         row = {"t": t + 1}
-        for name in METHODS:
+        for name in Method:
             row[f"acc_{name}"] = curves["accuracy"][name][t]
             row[f"energy_J_{name}"] = curves["energy_J"][name][t]
         row["alpha_grid"] = curves["alpha_grid"][t]
@@ -224,7 +220,7 @@ def write_csv(report: dict[str, Any], folder: Path) -> list[Path]:
             "auc_increase_pct",
         ]
         out.writerow(["method", *fields])
-        for name in METHODS:
+        for name in Method:
             out.writerow([name, *(report["methods"][name][f] for f in fields)])
         handle.write(text.getvalue().encode())
 
@@ -244,27 +240,47 @@ def load_alpha(path: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
-def run(
-    project, events: Events | None = None, *, energy: str | None = None, target: float | None = None
-) -> dict[str, Any]:
-    """Report on the project's test spikes; writes report.json and returns it."""
-    events = events or Events()
-    cfg = project.config
-    model = energy or cfg.energy.model
-    fraction = cfg.fusion.target if target is None else target
+def check_energy_model(model: str) -> EnergyModel:
+    try:
+        return EnergyModel(model)
+    except ValueError:
+        raise DataError(f"--energy {model}: choose spikesim or syops") from None
+
+
+def check_target(fraction: float) -> float:
     if not 0 < fraction <= 1:
         raise DataError(f"target {fraction}: must be in (0, 1]")
-    folder = project.folder / "spikes" / "test"
-    source = open_project_split(project.folder, "test")
-    alpha = load_alpha(project.folder / "alpha.npz")
-    meta = json.loads((project.folder / "alpha.json").read_text())
+    return fraction
+
+
+def run(
+    project,
+    events: Events | None = None,
+    *,
+    energy: str | None = None,
+    target: float | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Report on the project's test spikes; writes report.json and returns it.
+
+    A report has no partial result: it is always computed afresh (`force` is accepted,
+    as by every stage, and changes nothing).
+    """
+    events = events or Events()
+    cfg = project.config
+    model = check_energy_model(energy or cfg.energy.model)
+    fraction = check_target(cfg.fusion.target if target is None else target)
+    paths = project.layout
+    source = open_project_split(paths, "test")
+    alpha = load_alpha(paths.alpha_npz)
+    meta = layout.read_json(paths.alpha_json, redo="rerun `bsf tune`")
     if len(alpha["alpha_grid_approx"]) != source.timesteps:
         raise MissingArtifactError(
-            f"{project.folder / 'alpha.npz'}: tuned for T = {len(alpha['alpha_grid_approx'])}, "
+            f"{paths.alpha_npz}: tuned for T = {len(alpha['alpha_grid_approx'])}, "
             f"the test spikes have T = {source.timesteps}; simulate both splits with the same T"
         )
-    ann = project.read_json(project.ann_json)
-    spec = ModelSpec.from_dict(project.read_json(project.snn_json)["spec"])
+    ann = layout.read_json(paths.ann_json)
+    spec = ModelSpec.from_dict(layout.read_json(paths.snn_json)["spec"])
     report = build_report(
         source,
         alpha,
@@ -276,11 +292,8 @@ def run(
         ann["final_test_accuracy"],
         events,
     )
-    report["stamp"] = stamp("report", cfg.hash_of("fusion", "energy"))
-    report["inputs"] = {
-        "alpha.npz": file_digest(project.folder / "alpha.npz"),
-        "spikes/test/manifest.json": file_digest(folder / "manifest.json"),
-    }
-    atomic.write_json(project.folder / "report.json", report)
-    events.artifact(str(project.folder / "report.json"), "report")
+    report["stamp"] = REPORT.stamp(cfg)
+    report["inputs"] = REPORT.input_digests(paths)
+    atomic.write_json(paths.report_json, report)
+    events.artifact(str(paths.report_json), "report")
     return report

@@ -4,25 +4,32 @@ Writes spikes/<split>/batch_NNNNN.npz (atomically, one per batch) and
 manifest.json, rewritten after every batch. A rerun resumes at the first
 missing batch; spikes made with other settings (T, batch size, sample count,
 dtype, delay, initial membrane, a different snn.pt or split) are refused
-unless `overwrite`. The manifest records the chunk length, and a resumed run
-reuses it, so its files are byte-identical to an uninterrupted run's.
+unless `force` (`bsf simulate --overwrite`). The manifest records the chunk
+length, and a resumed run reuses it, so its files are byte-identical to an
+uninterrupted run's.
+
+The steps: `_settings` (what is asked), `_identity` (what the spikes will be made
+of), `_resume_point` (what of the folder can be kept), `_start_manifest`, and the
+batch loop `_simulate_batches` over a `Job`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from . import atomic
-from .data import iterate_batches, load_datasets
+from . import atomic, layout
+from .data import Datasets, ImageSet, iterate_batches, load_datasets
 from .devices import resolve_device
 from .errors import ArtifactExistsError, DataError
 from .events import Events
 from .project import Project
-from .snn.network import load_converted
+from .snn.network import ConvertedNetwork, load_converted
 from .snn.simulator import DTYPES, Simulator
 from .spikes.store import (
     FORMAT,
@@ -36,13 +43,75 @@ from .spikes.store import (
     sha256_bytes,
     write_manifest,
 )
-from .versioning import file_digest, stamp
+from .stages import CONVERT, SIMULATION_IDENTITY_INPUTS, simulation
+from .versioning import stamp
 
-SPLITS = ("tune", "test")
+Manifest = dict[str, Any]
 
 
 def spikes_folder(project: Project, split: str) -> Path:
-    return project.folder / "spikes" / split
+    return project.layout.spikes(split)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one simulation is asked for: the command line's options over [simulate]."""
+
+    split: str
+    timesteps: int
+    batch_size: int
+    dtype: str
+    device: torch.device
+    limit: int | None
+
+
+@dataclass
+class Job:
+    """One split's simulation, ready for the batch loop."""
+
+    events: Events
+    folder: Path
+    manifest: Manifest
+    simulator: Simulator
+    data: Datasets
+    images: ImageSet
+    samples: int
+    batch_size: int
+    timesteps: int
+    num_workers: int
+
+
+def _settings(cfg, split: str, timesteps, batch_size, device, dtype, limit) -> Settings:
+    simulation(split)  # a known split, or a one-line error
+    timesteps = cfg.timesteps if timesteps is None else timesteps
+    batch_size = cfg.batch_size if batch_size is None else batch_size
+    dtype_name = dtype or cfg.dtype
+    if dtype_name not in DTYPES:
+        raise DataError(f"dtype {dtype_name!r}: choose one of {', '.join(DTYPES)}")
+    for name, value in (("timesteps", timesteps), ("batch size", batch_size), ("limit", limit)):
+        if value is not None and value < 1:
+            raise DataError(f"{name} = {value}: must be at least 1")
+    torch_device = resolve_device(device or cfg.device, "[simulate] device")
+    if torch_device.type == "cpu" and dtype_name == "float16":
+        raise DataError('dtype "float16" needs CUDA; use float32 or bfloat16 on the CPU')
+    return Settings(split, timesteps, batch_size, dtype_name, torch_device, limit)
+
+
+def _identity(project: Project, settings: Settings, samples: int, split_digest: str) -> dict:
+    """What the spikes are made of: a folder made with another identity is not resumed."""
+    cfg = project.config.simulate
+    digests = simulation(settings.split).input_digests(project.layout)
+    return {
+        "split": settings.split,
+        "timesteps": settings.timesteps,
+        "batch_size": settings.batch_size,
+        "samples": samples,
+        "dtype": settings.dtype,
+        "output_delay": cfg.output_delay,
+        "init_mem": cfg.init_mem,
+        **{name: digests[key] for name, key in SIMULATION_IDENTITY_INPUTS.items()},
+        "split_digest": split_digest,
+    }
 
 
 def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -58,8 +127,38 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(diffs) or "different settings"
 
 
-def _forget_broken_batches(folder: Path, manifest: dict[str, Any], events: Events) -> None:
-    """Batches the manifest lists whose file is gone or of another size are simulated again."""
+def _resume_point(
+    folder: Path, identity: dict[str, Any], force: bool, events: Events
+) -> Manifest | None:
+    """The manifest to continue from (None: start afresh, the folder emptied).
+
+    Spikes of another identity, or batch files without a manifest, are refused unless
+    `force`; batches the manifest lists whose file is gone or truncated are forgotten.
+    """
+    try:
+        manifest = read_manifest(folder) if folder.is_dir() else None
+    except DataError:
+        if not force:
+            raise
+        manifest = None  # an unreadable manifest is replaced with the rest of the folder
+    if manifest is not None and (force or manifest.get("identity") != identity):
+        if not force:
+            old = manifest.get("identity", {})
+            raise ArtifactExistsError(
+                f"{folder}: holds spikes made with other settings "
+                f"({_describe_difference(old, identity)}); rerun with the same settings to "
+                "resume, or pass --overwrite to replace them"
+            )
+        manifest = None
+    if manifest is None:
+        if any(folder.glob("batch_*.npz")) and not force:
+            raise ArtifactExistsError(
+                f"{folder}: holds batch files but no {MANIFEST}, so their settings are "
+                "unknown; pass --overwrite to replace them"
+            )
+        if force and folder.is_dir():
+            _remove_simulation(folder)
+        return None
     broken = broken_batches(folder, manifest)
     if broken:
         names = ", ".join(e["file"] for e in broken)
@@ -67,12 +166,61 @@ def _forget_broken_batches(folder: Path, manifest: dict[str, Any], events: Event
         manifest["batches"] = [e for e in manifest["batches"] if e not in broken]
         manifest["complete"] = False
         write_manifest(folder, manifest)
+    return manifest
 
 
 def _remove_simulation(folder: Path) -> None:
     for path in folder.glob("batch_*.npz"):
         path.unlink()
     (folder / MANIFEST).unlink(missing_ok=True)
+
+
+def _simulator(project: Project, net: ConvertedNetwork, settings: Settings) -> Simulator:
+    cfg = project.config.simulate
+    return Simulator(
+        net.model,
+        device=settings.device,
+        dtype=DTYPES[settings.dtype],
+        output_delay=cfg.output_delay,
+        init_mem=cfg.init_mem,
+        chunk=cfg.chunk,
+        memory_budget=cfg.memory_mb << 20,
+    )
+
+
+def _start_manifest(
+    project: Project,
+    net: ConvertedNetwork,
+    simulator: Simulator,
+    settings: Settings,
+    identity: dict[str, Any],
+    samples: int,
+) -> Manifest:
+    batch_size = settings.batch_size
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "identity": identity,
+        "timesteps": settings.timesteps,
+        "num_classes": len(net.classes),
+        "classes": net.classes,
+        "heads": list(net.head_names),
+        "populations": [
+            {"name": p.name, "shape": list(p.shape), "neurons": p.neurons} for p in simulator.pops
+        ],
+        "samples": samples,
+        "batch_size": batch_size,
+        "settings": {
+            "chunk": simulator.chunk_length(
+                min(batch_size, samples, simulator.sub_batch or batch_size)
+            ),
+            "sub_batch": simulator.sub_batch,
+            "device": str(settings.device),
+        },
+        "batches": [],
+        "complete": False,
+        "stamp": simulation(settings.split).stamp(project.config),
+    }
 
 
 def run(
@@ -85,126 +233,55 @@ def run(
     device: str | None = None,
     dtype: str | None = None,
     limit: int | None = None,
-    overwrite: bool = False,
-) -> dict[str, Any]:
+    force: bool = False,
+) -> Manifest:
     """Simulate `split` (or its first `limit` samples); returns the final manifest."""
     events = events or Events()
-    cfg = project.config.simulate
-    if split not in SPLITS:
-        raise DataError(f"split {split!r}: choose tune or test")
-    timesteps = cfg.timesteps if timesteps is None else timesteps
-    batch_size = cfg.batch_size if batch_size is None else batch_size
-    dtype_name = dtype or cfg.dtype
-    if dtype_name not in DTYPES:
-        raise DataError(f"dtype {dtype_name!r}: choose one of {', '.join(DTYPES)}")
-    for name, value in (("timesteps", timesteps), ("batch size", batch_size), ("limit", limit)):
-        if value is not None and value < 1:
-            raise DataError(f"{name} = {value}: must be at least 1")
-    torch_device = resolve_device(device or cfg.device, "[simulate] device")
-    if torch_device.type == "cpu" and dtype_name == "float16":
-        raise DataError('dtype "float16" needs CUDA; use float32 or bfloat16 on the CPU')
-
-    project.require_current(
-        project.snn_pt, project.snn_json, "convert", "[data]/[model]/[train]/[convert]"
+    settings = _settings(
+        project.config.simulate, split, timesteps, batch_size, device, dtype, limit
     )
-    net = load_converted(project.snn_pt)
-    ann_meta = project.read_json(project.ann_json)
+    CONVERT.require_current(project)
+    net = load_converted(project.layout.snn_pt)
+    ann_meta = layout.read_json(project.layout.ann_json)
     data = load_datasets(project.config)
     project.require_same_split(data.plan.digest(), ann_meta)
     images = data.split(split)
     samples = min(len(images), limit) if limit else len(images)
     folder = spikes_folder(project, split)
-    identity = {
-        "split": split,
-        "timesteps": timesteps,
-        "batch_size": batch_size,
-        "samples": samples,
-        "dtype": dtype_name,
-        "output_delay": cfg.output_delay,
-        "init_mem": cfg.init_mem,
-        "snn": file_digest(project.snn_pt),
-        "split_digest": data.plan.digest(),
-    }
-    try:
-        manifest = read_manifest(folder) if folder.is_dir() else None
-    except DataError:
-        if not overwrite:
-            raise
-        manifest = None  # an unreadable manifest is replaced with the rest of the folder
-    if manifest is not None and (overwrite or manifest.get("identity") != identity):
-        if not overwrite:
-            old = manifest.get("identity", {})
-            raise ArtifactExistsError(
-                f"{folder}: holds spikes made with other settings "
-                f"({_describe_difference(old, identity)}); rerun with the same settings to "
-                "resume, or pass --overwrite to replace them"
-            )
-        _remove_simulation(folder)
-        manifest = None
-    if manifest is not None:
-        _forget_broken_batches(folder, manifest, events)
+    identity = _identity(project, settings, samples, data.plan.digest())
+    manifest = _resume_point(folder, identity, force, events)
     if manifest is not None and manifest.get("complete"):
         events.log(f"{folder} is up to date (use --overwrite to simulate again)")
         return manifest
-    if manifest is None and not overwrite and any(folder.glob("batch_*.npz")):
-        raise ArtifactExistsError(
-            f"{folder}: holds batch files but no {MANIFEST}, so their settings are unknown; "
-            "pass --overwrite to replace them"
-        )
-    if manifest is None and overwrite:
-        _remove_simulation(folder) if folder.is_dir() else None
     folder.mkdir(parents=True, exist_ok=True)
     atomic.remove_temporaries(folder)
-    simulator = Simulator(
-        net.model,
-        device=torch_device,
-        dtype=DTYPES[dtype_name],
-        output_delay=cfg.output_delay,
-        init_mem=cfg.init_mem,
-        chunk=cfg.chunk,
-        memory_budget=cfg.memory_mb << 20,
-    )
+    simulator = _simulator(project, net, settings)
     if manifest is None:
-        manifest = {
-            "format": FORMAT,
-            "version": VERSION,
-            "identity": identity,
-            "timesteps": timesteps,
-            "num_classes": len(net.classes),
-            "classes": net.classes,
-            "heads": list(net.head_names),
-            "populations": [
-                {"name": p.name, "shape": list(p.shape), "neurons": p.neurons}
-                for p in simulator.pops
-            ],
-            "samples": samples,
-            "batch_size": batch_size,
-            "settings": {
-                "chunk": simulator.chunk_length(
-                    min(batch_size, samples, simulator.sub_batch or batch_size)
-                ),
-                "sub_batch": simulator.sub_batch,
-                "device": str(torch_device),
-            },
-            "batches": [],
-            "complete": False,
-            "stamp": stamp("simulate", project.config.hash_of("simulate")),
-        }
+        manifest = _start_manifest(project, net, simulator, settings, identity, samples)
         write_manifest(folder, manifest)
     # the recorded chunking makes a resumed run's bytes equal an uninterrupted run's
     simulator.chunk = int(manifest["settings"]["chunk"])
     simulator.sub_batch = manifest["settings"].get("sub_batch", simulator.sub_batch)
-    return _simulate_batches(
-        project, events, folder, manifest, simulator, data, images, samples, batch_size, timesteps
+    job = Job(
+        events,
+        folder,
+        manifest,
+        simulator,
+        data,
+        images,
+        samples,
+        settings.batch_size,
+        settings.timesteps,
+        project.config.data.num_workers,
     )
+    return _simulate_batches(job)
 
 
-def _simulate_batches(
-    project, events, folder, manifest, simulator, data, images, samples, batch_size, timesteps
-) -> dict[str, Any]:
+def _simulate_batches(job: Job) -> Manifest:
+    events, folder, manifest, timesteps = job.events, job.folder, job.manifest, job.timesteps
     plan = [
-        (i, start, min(start + batch_size, samples))
-        for i, start in enumerate(range(0, samples, batch_size))
+        (i, start, min(start + job.batch_size, job.samples))
+        for i, start in enumerate(range(0, job.samples, job.batch_size))
     ]
     done = {int(e["index"]): e for e in manifest["batches"]}
     for index, start, stop in plan:
@@ -218,16 +295,17 @@ def _simulate_batches(
     if done:
         events.log(f"{len(done)} of {len(plan)} batches already simulated; resuming")
     events.progress("batch", len(done), len(plan), "batch")
-    workers = project.config.data.num_workers
     for index, start, stop in todo:
-        subset = images.subset(list(range(start, stop)))
-        x, y = next(iterate_batches(subset, stop - start, data.norm, num_workers=workers))
+        subset = job.images.subset(list(range(start, stop)))
+        x, y = next(
+            iterate_batches(subset, stop - start, job.data.norm, num_workers=job.num_workers)
+        )
         began = time.perf_counter()
 
         def step(t: int) -> None:
             events.progress("timestep", t, timesteps, "step")
 
-        result = simulator.run(x, timesteps, progress=step)
+        result = job.simulator.run(x, timesteps, progress=step)
         heads = {name: spikes.numpy() for name, spikes in result.heads.items()}
         counts = result.counts.numpy()
         payload = encode_batch(y.cpu().numpy(), np.arange(start, stop), heads, counts, timesteps)
@@ -243,7 +321,7 @@ def _simulate_batches(
             "labels": y.cpu().tolist(),
             "population_spikes": counts.sum(axis=0).tolist(),
             "seconds": round(seconds, 3),
-            "device": str(simulator.device),
+            "device": str(job.simulator.device),
         }
         done[index] = entry
         _record(folder, manifest, entry)
@@ -258,7 +336,7 @@ def _simulate_batches(
     return manifest
 
 
-def _record(folder: Path, manifest: dict[str, Any], entry: dict[str, Any]) -> None:
+def _record(folder: Path, manifest: Manifest, entry: dict[str, Any]) -> None:
     batches = [e for e in manifest["batches"] if e["index"] != entry["index"]] + [entry]
     manifest["batches"] = sorted(batches, key=lambda e: e["index"])
     write_manifest(folder, manifest)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import atomic
+from . import atomic, layout
 from .data import Datasets, iterate_batches, load_datasets
 from .devices import resolve_device
 from .errors import ArtifactExistsError, Interrupted, MissingArtifactError
@@ -28,8 +28,9 @@ from .evaluate import head_accuracies
 from .events import Events
 from .models.complexity import ic_mac_fraction
 from .models.net import MultiExitNet, build_model
-from .models.spec import ModelSpec
+from .models.spec import ModelSpec, ic_name
 from .project import Project
+from .stages import TRAIN
 
 
 def model_spec(project: Project, data: Datasets) -> ModelSpec:
@@ -51,7 +52,7 @@ def ic_weights(project: Project, spec: ModelSpec, epoch: int) -> dict[str, float
     weights = {}
     for ic in spec.ics:
         goal = t.ic_weight_goal if t.ic_weight_goal is not None else ic_mac_fraction(spec, ic)
-        weights[f"ic{ic}"] = t.ic_weight_start + (epoch / t.epochs) * (goal - t.ic_weight_start)
+        weights[ic_name(ic)] = t.ic_weight_start + (epoch / t.epochs) * (goal - t.ic_weight_start)
     return weights
 
 
@@ -92,7 +93,7 @@ def _amp(device: torch.device, enabled: bool):
 
 
 def _load_checkpoint(project: Project, force: bool) -> dict[str, Any] | None:
-    path = project.train_checkpoint
+    path = project.layout.train_checkpoint
     if not path.is_file():
         return None
     try:
@@ -103,7 +104,7 @@ def _load_checkpoint(project: Project, force: bool) -> dict[str, Any] | None:
         raise MissingArtifactError(
             f"{path}: unreadable checkpoint; delete it (or pass --force) to train from scratch"
         ) from None
-    if state.get("config_hash") != project.stage_hash("train"):
+    if state.get("config_hash") != TRAIN.config_hash(project.config):
         if force:
             return None
         raise ArtifactExistsError(
@@ -115,12 +116,13 @@ def _load_checkpoint(project: Project, force: bool) -> dict[str, Any] | None:
 
 def _check_existing(project: Project, force: bool) -> dict[str, Any] | None:
     """The current ann.json if training is already done; refuse to replace a different one."""
-    if force or not project.ann_json.is_file():
+    paths = project.layout
+    if force or not paths.ann_json.is_file():
         return None
-    if project.is_current(project.ann_json, "train") and project.ann_pt.is_file():
-        return project.read_json(project.ann_json)
+    if TRAIN.is_current(project) and paths.ann_pt.is_file():
+        return layout.read_json(paths.ann_json)
     raise ArtifactExistsError(
-        f"{project.ann_pt}: made from a different [data]/[model]/[train] config; "
+        f"{paths.ann_pt}: made from a different {TRAIN.config_label} config; "
         "pass --force to retrain and replace it"
     )
 
@@ -194,7 +196,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
     cfg = project.config
     done = _check_existing(project, force)
     if done is not None:
-        events.log(f"{project.ann_pt} is up to date (use --force to retrain)")
+        events.log(f"{project.layout.ann_pt} is up to date (use --force to retrain)")
         return done
     device = resolve_device(cfg.train.device, "[train] device")
     if device.type == "cuda":
@@ -219,7 +221,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
-        events.log(f"resuming from {project.train_checkpoint.name} after epoch {start_epoch}")
+        events.log(f"resuming from {layout.TRAIN_CHECKPOINT} after epoch {start_epoch}")
     epochs = cfg.train.epochs
     eval_bs = cfg.data.eval_batch_size
     events.progress("epoch", start_epoch, epochs, "epoch")
@@ -237,7 +239,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         elapsed += time.perf_counter() - began
         history.append(row)
         checkpoint = {
-            "config_hash": project.stage_hash("train"),
+            "config_hash": TRAIN.config_hash(cfg),
             "epoch": epoch + 1,
             "elapsed": elapsed,
             "model": model.state_dict(),
@@ -246,7 +248,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
             "scaler": scaler.state_dict() if scaler is not None else None,
             "history": history,
         }
-        atomic.save_torch(project.train_checkpoint, checkpoint)
+        atomic.save_torch(project.layout.train_checkpoint, checkpoint)
         for key, value in row.items():
             if key not in ("epoch",):
                 events.metric(key, value, epoch=epoch + 1)
@@ -261,7 +263,7 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
     eval_bs, workers = cfg.data.eval_batch_size, cfg.data.num_workers
     val = head_accuracies(model, data.tune, data.norm, eval_bs, device, workers)
     test = head_accuracies(model, data.test, data.norm, eval_bs, device, workers)
-    stamp = project.stamp("train")
+    stamp = TRAIN.stamp(cfg)
     spec = model.spec
     summary: dict[str, Any] = {
         "stamp": stamp,
@@ -272,10 +274,7 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
         "normalisation": {"mean": list(data.norm.mean), "std": list(data.norm.std)},
         "accuracy": {"val": val, "test": test},
         "final_test_accuracy": test["final"],
-        "ic_weight_goal": {
-            f"ic{ic}": w
-            for ic, w in zip(spec.ics, ic_weights(project, spec, cfg.train.epochs).values())
-        },
+        "ic_weight_goal": ic_weights(project, spec, cfg.train.epochs),
         "epochs": cfg.train.epochs,
         "device": str(device),
         "train_seconds": round(elapsed, 2),
@@ -287,7 +286,8 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
         "digest": data.plan.digest(),
         "indices": data.plan.indices(),
     }
-    atomic.write_json(project.split_json, split)
+    paths = project.layout
+    atomic.write_json(paths.split_json, split)
     buffer = io.BytesIO()
     cpu_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(
@@ -299,13 +299,13 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
         },
         buffer,
     )
-    atomic.write_bytes(project.ann_pt, buffer.getvalue())
-    atomic.write_json(project.ann_json, summary)
-    project.train_checkpoint.unlink(missing_ok=True)
+    atomic.write_bytes(paths.ann_pt, buffer.getvalue())
+    atomic.write_json(paths.ann_json, summary)
+    paths.train_checkpoint.unlink(missing_ok=True)
     for path, kind in (
-        (project.ann_pt, "ann"),
-        (project.ann_json, "ann-metrics"),
-        (project.split_json, "split"),
+        (paths.ann_pt, "ann"),
+        (paths.ann_json, "ann-metrics"),
+        (paths.split_json, "split"),
     ):
         events.artifact(str(path), kind)
     for name in spec.head_names:
@@ -315,16 +315,17 @@ def _finish(project, model, data, device, history, elapsed, events) -> dict[str,
 
 def load_ann(project: Project, device: torch.device | str = "cpu") -> tuple[MultiExitNet, dict]:
     """The trained ANN (eval mode) and its ann.json; errors say to run `bsf train`."""
-    project.require_current(project.ann_pt, project.ann_json, "train", "[data]/[model]/[train]")
-    meta = project.read_json(project.ann_json)
+    TRAIN.require_current(project)
+    paths = project.layout
+    meta = layout.read_json(paths.ann_json)
     try:
-        saved = torch.load(project.ann_pt, map_location="cpu", weights_only=False)
+        saved = torch.load(paths.ann_pt, map_location="cpu", weights_only=False)
         spec = ModelSpec.from_dict(saved["spec"])
         model = build_model(spec)
         model.load_state_dict(saved["state_dict"])
     except Exception as exc:
         raise MissingArtifactError(
-            f"{project.ann_pt}: unreadable ({exc.__class__.__name__}); "
+            f"{paths.ann_pt}: unreadable ({exc.__class__.__name__}); "
             f"rerun `bsf train {project.folder} --force`"
         ) from None
     bad = [
@@ -334,7 +335,7 @@ def load_ann(project: Project, device: torch.device | str = "cpu") -> tuple[Mult
     ]
     if bad:
         raise MissingArtifactError(
-            f"{project.ann_pt}: NaN/inf in {bad[0]}; rerun `bsf train {project.folder} --force`"
+            f"{paths.ann_pt}: NaN/inf in {bad[0]}; rerun `bsf train {project.folder} --force`"
         )
     return model.to(device).eval(), meta
 

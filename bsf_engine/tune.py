@@ -19,11 +19,14 @@ import torch
 
 from . import alpha as search
 from . import atomic
+from .config.schema import FusionSection
 from .errors import DataError
 from .events import Events
+from .layout import Layout
 from .spikes import open_project_split, open_spikes
 from .spikes.split_counts import SplitCounts
-from .versioning import file_digest, stamp
+from .stages import TUNE
+from .states import Numerics
 
 TIME_BLOCK = 64  # steps per block of cumulative counts (memory ∝ block · samples · classes)
 
@@ -65,7 +68,7 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     )
     samples, batches = counts.samples, counts.num_groups
     labels, groups = torch.from_numpy(counts.labels), torch.from_numpy(counts.groups)
-    reference = settings.numerics == "reference"
+    reference = settings.numerics == Numerics.REFERENCE
     tables = None if reference else search.EvidenceTables(alphas, timesteps)
     events.progress("step", 0, timesteps, "step")
     for start, m_np, k_np in counts.blocks(TIME_BLOCK):
@@ -88,7 +91,7 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     knots = settings.knots or search.knots_for(timesteps)
     steps = np.arange(timesteps)
     grid_index = correct.argmax(axis=1)  # first maximum: the smallest α
-    if settings.numerics == "exact":
+    if settings.numerics == Numerics.EXACT:
         raw_grid = settings.alphas[grid_index]
         emp_index = evidence.argmax(axis=1)
         raw_emp = settings.alphas[emp_index]
@@ -113,7 +116,7 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
         else np.full(timesteps, np.nan),
         "evidence_emp": evidence_emp,
         "correct": correct,
-        "evidence": evidence if settings.numerics == "exact" else np.zeros((0, count)),
+        "evidence": evidence if settings.numerics == Numerics.EXACT else np.zeros((0, count)),
         "meta": {
             "numerics": settings.numerics,
             "ic_head": ic,
@@ -125,11 +128,11 @@ def tune_source(source, settings: TuneSettings, events: Events | None = None) ->
     }
 
 
-def write_results(folder: Path, result: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def write_results(paths: Layout, result: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     arrays = {k: v for k, v in result.items() if k != "meta"}
     from .spikes.codec import npz_bytes
 
-    atomic.write_bytes(folder / "alpha.npz", npz_bytes(arrays))
+    atomic.write_bytes(paths.alpha_npz, npz_bytes(arrays))
     meta = result["meta"]
     last = meta["timesteps"] - 1
     summary = {
@@ -144,36 +147,48 @@ def write_results(folder: Path, result: dict[str, Any], extra: dict[str, Any]) -
             "accuracy_grid": float(result["accuracy_grid"][last]),
         },
     }
-    atomic.write_json(folder / "alpha.json", summary)
+    atomic.write_json(paths.alpha_json, summary)
     return summary
 
 
-def run(project, events: Events | None = None, *, numerics: str | None = None) -> dict[str, Any]:
-    """Tune α(t) on the project's tune spikes; returns what alpha.json holds."""
+def run(
+    project,
+    events: Events | None = None,
+    *,
+    numerics: str | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Tune α(t) on the project's tune spikes; returns what alpha.json holds.
+
+    Tuning has no partial result: it always recomputes (`force` is accepted, as by
+    every stage, and changes nothing).
+    """
     events = events or Events()
     cfg = project.config.fusion
-    numerics = numerics or cfg.numerics
-    if numerics not in ("exact", "reference"):
-        raise DataError(f"numerics {numerics!r}: choose exact or reference")
-    folder = project.folder / "spikes" / "tune"
-    source = open_project_split(project.folder, "tune")
+    numerics = check_numerics(numerics or cfg.numerics)
+    paths = project.layout
+    source = open_project_split(paths, "tune")
     settings = TuneSettings(alpha_grid(cfg), numerics, cfg.knots)
     result = tune_source(source, settings, events)
-    extra = {
-        "stamp": stamp("tune", project.config.hash_of("fusion")),
-        "inputs": {"spikes/tune/manifest.json": file_digest(folder / "manifest.json")},
-    }
-    summary = write_results(project.folder, result, extra)
-    events.artifact(str(project.folder / "alpha.npz"), "alpha")
-    events.artifact(str(project.folder / "alpha.json"), "alpha-summary")
+    extra = {"stamp": TUNE.stamp(project.config), "inputs": TUNE.input_digests(paths)}
+    summary = write_results(paths, result, extra)
+    events.artifact(str(paths.alpha_npz), "alpha")
+    events.artifact(str(paths.alpha_json), "alpha-summary")
     return summary
+
+
+def check_numerics(numerics: str) -> Numerics:
+    try:
+        return Numerics(numerics)
+    except ValueError:
+        raise DataError(f"numerics {numerics!r}: choose exact or reference") from None
 
 
 def run_reference(
     path: Path,
     events: Events | None = None,
     *,
-    numerics: str = "reference",
+    numerics: str = Numerics.REFERENCE,
     alphas: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Tune on a reference run folder's tuning spikes; outputs go to <path>/bsf/."""
@@ -182,8 +197,10 @@ def run_reference(
         raise DataError(
             f"{path}: not a folder of the reference's tuning spikes (train/labels_<i>.npz)"
         )
-    settings = TuneSettings(alphas if alphas is not None else np.arange(101.0), numerics)
+    if alphas is None:
+        alphas = alpha_grid(FusionSection())
+    settings = TuneSettings(alphas, check_numerics(numerics))
     result = tune_source(source, settings, events)
-    out = Path(path) / "bsf"
-    out.mkdir(exist_ok=True)
+    out = Layout(Path(path)).reference_output
+    out.folder.mkdir(exist_ok=True)
     return write_results(out, result, {"source": str(source.folder)})

@@ -6,9 +6,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from bsf_engine.pipeline import STAGES
-
-from . import data
+from bsf_engine.layout import find_projects
+from bsf_engine.stages import NAMES
 
 
 class BsfCommands(Provider):
@@ -18,13 +17,13 @@ class BsfCommands(Provider):
 
         app = self.app
         out: list[tuple[str, object, str]] = []
-        for folder in data.find_projects(app.projects_dir):
+        for folder in find_projects(app.projects_dir):
             out.append(
                 (f"open project {folder.name}", partial(app.open_project, folder), str(folder))
             )
         screen = app.screen
         if isinstance(screen, ProjectScreen):
-            for stage in STAGES:
+            for stage in NAMES:
                 out.append(
                     (
                         f"run stage {stage}",

@@ -12,6 +12,7 @@ from bsf_engine.convert import fold_batchnorm, measure_scales, normalise
 from bsf_engine.models.net import build_model
 from bsf_engine.models.spec import ModelSpec
 from bsf_engine.project import Project
+from bsf_engine.stages import CONVERT
 
 
 def trained_like(spec: ModelSpec, seed: int = 0) -> torch.nn.Module:
@@ -90,7 +91,7 @@ def test_convert_stage_end_to_end(make_project) -> None:
     project = Project.open(make_project())
     train.run(project)
     summary = convert.run(project)
-    saved = torch.load(project.snn_pt, weights_only=False)
+    saved = torch.load(project.layout.snn_pt, weights_only=False)
     assert saved["spec"]["batchnorm"] is False
     assert set(saved["scales"]) == {
         "blocks.0",
@@ -102,11 +103,11 @@ def test_convert_stage_end_to_end(make_project) -> None:
         "heads.ic2",
         "heads.final",
     }
-    on_disk = json.loads(project.snn_json.read_text())
+    on_disk = json.loads(project.layout.snn_json.read_text())
     assert on_disk["accuracy"]["folded"] == on_disk["accuracy"]["original"]
     assert on_disk["accuracy"]["normalised"] == on_disk["accuracy"]["original"]
     assert summary["max_relative_logit_error"] < 1e-5
-    assert on_disk["stamp"]["config_hash"] == project.stage_hash("convert")
+    assert on_disk["stamp"]["config_hash"] == CONVERT.config_hash(project.config)
     # the saved SNN weights rebuild a network that computes the normalised logits
     net = build_model(ModelSpec.from_dict(saved["spec"]))
     net.load_state_dict(saved["state_dict"])
@@ -127,15 +128,15 @@ def test_a_retrained_ann_makes_the_snn_stale(make_project) -> None:
     convert.run(project, events)
     assert "up to date" in events.of_kind("log")[0]["message"]
     # a retrained ANN (same config, other bytes: here only its timestamp differs)
-    saved = torch.load(project.ann_pt, weights_only=False)
+    saved = torch.load(project.layout.ann_pt, weights_only=False)
     saved["stamp"]["created"] = "later"
-    torch.save(saved, project.ann_pt)
-    before = project.snn_pt.read_bytes()
+    torch.save(saved, project.layout.ann_pt)
+    before = project.layout.snn_pt.read_bytes()
     with pytest.raises(ArtifactExistsError, match="different \\[convert\\] config or ANN"):
         convert.run(project)
-    assert project.snn_pt.read_bytes() == before
+    assert project.layout.snn_pt.read_bytes() == before
     convert.run(project, force=True)
-    assert json.loads(project.snn_json.read_text())["inputs"]["ann.pt"] != ""
+    assert json.loads(project.layout.snn_json.read_text())["inputs"]["ann.pt"] != ""
     events = RecordingEvents()
     convert.run(project, events)
     assert "up to date" in events.of_kind("log")[0]["message"]

@@ -106,7 +106,7 @@ def test_other_settings_are_refused_unless_overwrite(project) -> None:
     with pytest.raises(ArtifactExistsError, match="samples 60 → 80"):
         simulate.run(project, split="test", limit=80)
     assert batch_bytes(project) == before
-    manifest = simulate.run(project, split="test", limit=60, timesteps=30, overwrite=True)
+    manifest = simulate.run(project, split="test", limit=60, timesteps=30, force=True)
     assert manifest["timesteps"] == 30 and batch_bytes(project) != before
 
 
@@ -156,7 +156,7 @@ def test_kill_9_then_rerun_is_byte_identical(project, tmp_path) -> None:
         "150",
     ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    cmd = [sys.executable, "-m", "bsf_engine.cli"]
+    cmd = [sys.executable, "-m", "bsf_engine"]
     subprocess.run([*cmd, args[0], str(other), *args[1:]], check=True, env=env, capture_output=True)
     folder = simulate.spikes_folder(project, "test")
     seen_bad: list[str] = []

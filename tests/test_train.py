@@ -12,6 +12,7 @@ from bsf_engine.errors import ArtifactExistsError, Interrupted
 from bsf_engine.events import Events, RecordingEvents
 from bsf_engine.models.spec import ModelSpec
 from bsf_engine.project import Project
+from bsf_engine.stages import TRAIN
 from tests.conftest import TINY_DIGITS
 
 FOUR_EPOCHS = TINY_DIGITS.replace("epochs = 3", "epochs = 4")
@@ -46,7 +47,7 @@ class CtrlCInEpoch(Events):
 
 
 def weights(project: Project) -> dict[str, torch.Tensor]:
-    return torch.load(project.ann_pt, weights_only=False)["state_dict"]
+    return torch.load(project.layout.ann_pt, weights_only=False)["state_dict"]
 
 
 def assert_same_weights(a: Project, b: Project) -> None:
@@ -67,14 +68,14 @@ def test_resume_after_a_cancel_gives_the_same_weights(make_project, reference) -
     project = Project.open(make_project(FOUR_EPOCHS, "resumed"))
     with pytest.raises(Interrupted):
         train.run(project, StopAfterEpoch(2))
-    assert project.train_checkpoint.is_file() and not project.ann_pt.exists()
+    assert project.layout.train_checkpoint.is_file() and not project.layout.ann_pt.exists()
     events = RecordingEvents()
     train.run(project, events)
     assert any("after epoch 2" in e["message"] for e in events.of_kind("log"))
     assert_same_weights(project, reference)
-    assert not project.train_checkpoint.exists()
-    history = json.loads(project.ann_json.read_text())["history"]
-    ref_history = json.loads(reference.ann_json.read_text())["history"]
+    assert not project.layout.train_checkpoint.exists()
+    history = json.loads(project.layout.ann_json.read_text())["history"]
+    ref_history = json.loads(reference.layout.ann_json.read_text())["history"]
     assert [h["loss"] for h in history] == [h["loss"] for h in ref_history]
 
 
@@ -82,21 +83,21 @@ def test_resume_after_ctrl_c_mid_epoch_gives_the_same_weights(make_project, refe
     project = Project.open(make_project(FOUR_EPOCHS, "ctrlc"))
     with pytest.raises(KeyboardInterrupt):
         train.run(project, CtrlCInEpoch(3))
-    saved = torch.load(project.train_checkpoint, weights_only=False)
+    saved = torch.load(project.layout.train_checkpoint, weights_only=False)
     assert saved["epoch"] == 2
     train.run(project)
     assert_same_weights(project, reference)
 
 
 def test_ann_json_records_accuracy_split_and_stamp(reference) -> None:
-    meta = json.loads(reference.ann_json.read_text())
+    meta = json.loads(reference.layout.ann_json.read_text())
     assert set(meta["accuracy"]) == {"val", "test"}
     assert set(meta["accuracy"]["test"]) == {"ic2", "final"}
     assert meta["final_test_accuracy"] == meta["accuracy"]["test"]["final"]
     assert meta["split"]["sizes"] == {"train": 1079, "tune": 359, "test": 359}
-    assert meta["stamp"]["config_hash"] == reference.stage_hash("train")
+    assert meta["stamp"]["config_hash"] == TRAIN.config_hash(reference.config)
     assert len(meta["history"]) == 4
-    split = json.loads(reference.split_json.read_text())
+    split = json.loads(reference.layout.split_json.read_text())
     assert split["digest"] == meta["split"]["digest"]
     assert len(split["indices"]["tune"]) == 359
     goal = meta["ic_weight_goal"]["ic2"]
@@ -116,7 +117,7 @@ def test_up_to_date_training_is_skipped_and_changed_config_refused(make_project)
     folder = make_project()
     project = Project.open(folder)
     first = train.run(project)
-    before = project.ann_pt.read_bytes()
+    before = project.layout.ann_pt.read_bytes()
     events = RecordingEvents()
     assert train.run(project, events) == first
     assert "up to date" in events.of_kind("log")[0]["message"]
@@ -124,9 +125,9 @@ def test_up_to_date_training_is_skipped_and_changed_config_refused(make_project)
     changed = Project.open(folder)
     with pytest.raises(ArtifactExistsError, match="pass --force to retrain"):
         train.run(changed)
-    assert project.ann_pt.read_bytes() == before
+    assert project.layout.ann_pt.read_bytes() == before
     train.run(changed, force=True)
-    assert changed.is_current(changed.ann_json, "train")
+    assert TRAIN.is_current(changed)
 
 
 def test_checkpoint_of_another_config_is_not_resumed(make_project) -> None:

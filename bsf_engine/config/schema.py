@@ -15,6 +15,7 @@ from typing import Any
 
 from ..data.catalog import DATASETS
 from ..models.archs import ARCHS
+from ..states import EnergyModel, Numerics, choices
 
 
 def _positive(value: float) -> str | None:
@@ -174,7 +175,7 @@ class FusionSection:
     numerics: str = opt(
         "exact",
         "exact (log-space) or reference (the authors' procedure)",
-        choices=("exact", "reference"),
+        choices=choices(Numerics),
     )
     target: float = opt(
         0.97, "target accuracy as a fraction of the ANN final-head accuracy", check=_fraction_open
@@ -183,7 +184,7 @@ class FusionSection:
 
 @dataclass
 class EnergySection:
-    model: str = opt("spikesim", "energy model", choices=("spikesim", "syops"))
+    model: str = opt("spikesim", "energy model", choices=choices(EnergyModel))
     e_ac_pj: float = opt(0.9, "syops: energy of one accumulate (pJ)", check=_positive)
     e_mac_pj: float = opt(4.6, "syops: energy of one multiply-accumulate (pJ)", check=_positive)
     xbar_size: int = opt(64, "spikesim: crossbar size", check=_positive)

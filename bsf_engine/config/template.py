@@ -10,9 +10,9 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from ..data.catalog import DATASETS
+from ..errors import toml_repr
 from ..models.archs import ARCHS
 from .schema import SECTIONS
-from .validate import toml_repr
 
 # Per-dataset starting points (the paper's settings where it has them).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {

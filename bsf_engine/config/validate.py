@@ -6,7 +6,6 @@ e.g. `[model] ic = 20: vgg11 has 8 blocks (0-7)`.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import sys
 import types
@@ -15,6 +14,7 @@ from dataclasses import fields
 from typing import Any, Union
 
 from ..data.catalog import DATASETS
+from ..errors import did_you_mean, toml_repr
 from ..models.archs import ARCHS
 from .schema import SECTIONS
 
@@ -22,24 +22,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-def toml_repr(value: Any) -> str:
-    """A value as it would be written in TOML (for messages)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_repr(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{...}"
-    return repr(value)
-
-
-def did_you_mean(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _describe(tp: Any) -> str:

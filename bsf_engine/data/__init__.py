@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config.validate import toml_repr
-from ..errors import DataError
+from ..errors import DataError, toml_repr
 from .catalog import DatasetDef
 from .folders import class_folders
 from .images import Augmentation, ImageSet, Normalisation, iterate_batches

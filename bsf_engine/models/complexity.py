@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .archs import scaled
 from .spec import ModelSpec
+from .walk import feature_layers, head_layers
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class LayerCost:
     out_shape: tuple[int, ...]  # (C, H, W) or (classes,)
     params: int
     macs: int  # multiply-accumulates per image (convs and linear; pooling adds not counted)
+    ics: tuple[str, ...] = ()  # the IC heads that read this layer
 
 
 def _conv(c_in: int, c_out: int, k: int, h_out: int, w_out: int, bias: bool) -> tuple[int, int]:
@@ -22,42 +23,26 @@ def _conv(c_in: int, c_out: int, k: int, h_out: int, w_out: int, bias: bool) -> 
     return params, c_out * c_in * k * k * h_out * w_out
 
 
-def _down(size: int, stride: int) -> int:
-    return (size - 1) // stride + 1
-
-
 def layer_costs(spec: ModelSpec) -> list[LayerCost]:
-    arch = spec.archdef
     bn = spec.batchnorm
     bn_params = (lambda c: 2 * c) if bn else (lambda c: 0)
-    size = spec.image_size
-    channels = spec.in_channels
     rows: list[LayerCost] = []
-    if arch.stem is not None:
-        c = scaled(arch.stem, spec.width)
-        p, m = _conv(channels, c, 3, size, size, not bn)
-        rows.append(LayerCost("stem", "conv", (c, size, size), p + bn_params(c), m))
-        channels = c
-    block_channels = []
-    for index, (c, stride) in enumerate(arch.blocks):
-        c = scaled(c, spec.width)
-        out = _down(size, stride)
-        if arch.family == "resnet":
-            p1, m1 = _conv(channels, c, 3, out, out, not bn)
+    features = feature_layers(spec)
+    for layer in features:
+        c_in, c, out = layer.in_channels, layer.channels, layer.size
+        if layer.kind == "residual":
+            p1, m1 = _conv(c_in, c, 3, out, out, not bn)
             p2, m2 = _conv(c, c, 3, out, out, not bn)
-            p3, m3 = _conv(channels, c, 1, out, out, True)
+            p3, m3 = _conv(c_in, c, 1, out, out, True)
             params, macs, kind = p1 + p2 + p3 + 2 * bn_params(c), m1 + m2 + m3, "residual"
         else:
-            params, macs = _conv(channels, c, 3, out, out, not bn)
+            params, macs = _conv(c_in, c, 3, out, out, not bn)
             params, kind = params + bn_params(c), "conv"
-        rows.append(LayerCost(f"block {index}", kind, (c, out, out), params, macs))
-        block_channels.append(c)
-        channels, size = c, out
+        rows.append(LayerCost(layer.label, kind, layer.shape, params, macs, layer.ics))
     k = spec.num_classes
-    for ic in spec.ics:
-        c = block_channels[ic]
-        rows.append(LayerCost(f"head ic{ic}", "head", (k,), c * k + k, c * k))
-    rows.append(LayerCost("head final", "head", (k,), channels * k + k, channels * k))
+    for head in head_layers(spec, features):
+        c = head.channels
+        rows.append(LayerCost(head.label, "head", (k,), c * k + k, c * k))
     return rows
 
 

@@ -12,7 +12,8 @@ import torch
 from torch import Tensor, nn
 
 from .archs import scaled
-from .spec import ModelSpec
+from .spec import FINAL, ModelSpec, ic_name
+from .walk import STEM, FeatureLayer, HeadLayer, walk
 
 
 def _conv3x3(c_in: int, c_out: int, stride: int, bias: bool) -> nn.Conv2d:
@@ -31,9 +32,9 @@ class ConvBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(x)))
 
-    def activations(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        out = self.forward(x)
-        return out, {"": out}
+    def activations(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(output, inner activation): a plain block has none."""
+        return self.forward(x), None
 
 
 class ResidualBlock(nn.Module):
@@ -51,10 +52,11 @@ class ResidualBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.activations(x)[0]
 
-    def activations(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def activations(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(output, the activation after conv1)."""
         mid = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(mid)) + self.shortcut(x))
-        return out, {".mid": mid, "": out}
+        return out, mid
 
 
 class Head(nn.Module):
@@ -91,9 +93,9 @@ class MultiExitNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.heads = nn.ModuleDict()
         for ic in spec.ics:
-            self.heads[f"ic{ic}"] = Head(self.block_channels[ic], spec.num_classes)
-        self.heads["final"] = Head(channels, spec.num_classes)
-        self._taps = {ic: f"ic{ic}" for ic in spec.ics}
+            self.heads[ic_name(ic)] = Head(self.block_channels[ic], spec.num_classes)
+        self.heads[FINAL] = Head(channels, spec.num_classes)
+        self.layers = list(walk(spec))  # what forward and activations go through, in order
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -110,42 +112,36 @@ class MultiExitNet(nn.Module):
     def head_names(self) -> tuple[str, ...]:
         return self.spec.head_names
 
+    def layer(self, layer: FeatureLayer) -> nn.Module:
+        """The module of a feature layer of the walk (the stem or a block)."""
+        return self.stem if layer.index == STEM else self.blocks[layer.index]
+
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
         outputs: dict[str, Tensor] = {}
-        if self.stem is not None:
-            x = self.stem(x)
-        for index, block in enumerate(self.blocks):
-            x = block(x)
-            if index in self._taps:
-                name = self._taps[index]
-                outputs[name] = self.heads[name](x)
-        outputs["final"] = self.heads["final"](x)
+        for layer in self.layers:
+            if isinstance(layer, HeadLayer):
+                outputs[layer.name] = self.heads[layer.name](x)
+            else:
+                x = self.layer(layer)(x)
         return tuple(outputs[name] for name in self.head_names)
 
     def activations(self, x: Tensor) -> dict[str, Tensor]:
-        """Every post-ReLU activation and every head's logits, by layer name.
-
-        Names: `stem`, `blocks.{i}` (block output), `blocks.{i}.mid` (inside a
-        residual block), `heads.{name}` (logits). These are the layers that
-        get a scale λ on conversion.
-        """
+        """Every post-ReLU activation and every head's logits, by population name
+        (models.walk): the layers that get a scale λ on conversion."""
         acts: dict[str, Tensor] = {}
-        if self.stem is not None:
-            x = self.stem(x)
-            acts["stem"] = x
-        for index, block in enumerate(self.blocks):
-            x, inner = block.activations(x)
-            for suffix, value in inner.items():
-                acts[f"blocks.{index}{suffix}"] = value
-            if index in self._taps:
-                name = self._taps[index]
-                acts[f"heads.{name}"] = self.heads[name](x)
-        acts["heads.final"] = self.heads["final"](x)
+        for layer in self.layers:
+            if isinstance(layer, HeadLayer):
+                acts[layer.output] = self.heads[layer.name](x)
+                continue
+            x, inner = self.layer(layer).activations(x)
+            if layer.mid is not None:
+                acts[layer.mid] = inner
+            acts[layer.name] = x
         return acts
 
     def tapped_block(self, head: str) -> int:
         """Index of the block a head reads."""
-        return len(self.blocks) - 1 if head == "final" else int(head[2:])
+        return self.spec.tapped_block(head)
 
 
 def build_model(spec: ModelSpec) -> MultiExitNet:

@@ -7,6 +7,13 @@ from typing import Any
 
 from .archs import ARCHS, ArchDef
 
+FINAL = "final"
+
+
+def ic_name(block: int) -> str:
+    """The head of the IC that reads block `block`."""
+    return f"ic{block}"
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -25,7 +32,11 @@ class ModelSpec:
     @property
     def head_names(self) -> tuple[str, ...]:
         """Head order of the network's outputs: ICs by block index, then the final head."""
-        return (*(f"ic{i}" for i in self.ics), "final")
+        return (*(ic_name(i) for i in self.ics), FINAL)
+
+    def tapped_block(self, head: str) -> int:
+        """Index of the block a head reads."""
+        return len(self.archdef.blocks) - 1 if head == FINAL else int(head.removeprefix("ic"))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

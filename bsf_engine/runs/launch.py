@@ -1,4 +1,8 @@
-"""Start runs (in this process, or detached in their own session) and cancel them."""
+"""Start runs (in this process, or detached in their own session) and cancel them.
+
+`start` is how every face starts the pipeline: `bsf run` (foreground or `--detach`) and
+the TUI (always detached) call it with the same arguments.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ import sys
 import time
 from typing import Any
 
+from .. import pipeline
 from ..errors import BsfError
+from ..states import RunState
 from . import lock, process, store
-from .store import LIVE_STATES, Run
+from .store import Run
 
 
 class CancelError(BsfError):
@@ -24,6 +30,30 @@ def refuse_if_locked(project) -> None:
     if holder is not None:
         running = process.alive(holder.get("pid"), holder.get("proc_start"), holder.get("host"))
         raise lock.busy(project.folder, holder, running is None)
+
+
+def start(
+    project,
+    start: str | None = None,
+    until: str | None = None,
+    force: bool = False,
+    *,
+    detached: bool,
+    command: list[str] | None = None,
+) -> Run | None:
+    """Prepare a run of what is missing or stale from `start` through `until` (None: there
+    is nothing to do); detached, its worker is started too (`command` replaces it)."""
+    refuse_if_locked(project)
+    start = pipeline.check_stage_name(start, "--from") if start else None
+    until = pipeline.check_stage_name(until, "--until") if until else None
+    stages = pipeline.plan(pipeline.status(project), start, until, force)
+    if not stages:
+        return None
+    options = {"until": until, "from": start, "force": force}
+    run = prepare(project, stages, options, detached=detached)
+    if detached:
+        detach(project, run, command)
+    return run
 
 
 def prepare(project, stages: list[str], options: dict[str, Any], *, detached: bool) -> Run:
@@ -70,11 +100,11 @@ def detach(project, run: Run, command: list[str] | None = None) -> int:
     return worker.pid
 
 
-def cancel(run: Run, wait: float = 0.0) -> str:
+def cancel(run: Run, wait: float = 0.0) -> RunState:
     """SIGTERM to a live run (its process group when detached); returns its state after
     waiting up to `wait` seconds for it to stop."""
     state = run.state
-    if state not in LIVE_STATES:
+    if not state.live:
         raise CancelError(f"run {run.id} is {state}; there is nothing to cancel")
     pid = run.meta.get("pid")
     if process.alive(pid, run.meta.get("proc_start"), run.meta.get("host")) is None:
@@ -85,11 +115,11 @@ def cancel(run: Run, wait: float = 0.0) -> str:
         else:  # a foreground run shares its terminal's process group: signal it alone
             os.kill(int(pid), signal.SIGTERM)
     except ProcessLookupError:
-        return "lost"
+        return RunState.LOST
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         current = store.read(run.folder)
-        if current.state not in LIVE_STATES:
+        if not current.state.live:
             return current.state
         time.sleep(0.1)
     return store.read(run.folder).state

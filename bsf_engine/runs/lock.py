@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
+from .. import atomic, layout
 from ..errors import BsfError
+from ..layout import Layout
 from . import process
 
-LOCK = ".bsf.lock"
+LOCK = layout.LOCK
 
 
 class ProjectLockedError(BsfError):
@@ -30,7 +31,7 @@ class LockWriteError(BsfError):
 
 
 def lock_path(project_folder: Path) -> Path:
-    return Path(project_folder) / LOCK
+    return Layout(Path(project_folder)).lock
 
 
 def holder(project_folder: Path) -> dict[str, Any] | None:

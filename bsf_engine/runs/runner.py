@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from typing import Any
 
 from .. import atomic, pipeline
 from ..errors import BsfError, Interrupted
 from ..events import Events
+from ..states import RunState, StageState
 from ..versioning import now_iso
 from . import lock, process
 from .sink import JsonlEvents, StopRequest, TeeEvents
 from .store import Run
+
+# a stage found in these states at its turn is redone from scratch, not resumed
+REDO = (StageState.STALE, StageState.CORRUPT)
 
 
 def execute(
@@ -25,7 +28,7 @@ def execute(
     start: str | None = None,
     display: Events | None = None,
     stop: StopRequest | None = None,
-) -> tuple[str, str | None]:
+) -> tuple[RunState, str | None]:
     """Run `stages` (the project lock must be held for `run`); returns (state, error).
 
     A stage is forced when asked, when it is `start` (`--from`), or when its result
@@ -37,7 +40,7 @@ def execute(
     events: Events = TeeEvents(record, display) if display is not None else record
     pid = os.getpid()
     run.update(
-        state="running",
+        state=RunState.RUNNING,
         pid=pid,
         pgid=os.getpgid(0),
         proc_start=process.start_ticks(pid),
@@ -47,53 +50,35 @@ def execute(
     )
     record.write("start", stages=stages, pid=pid)
     # we hold the lock: what an earlier, killed writer left half-written can go
-    for folder in (project.folder, *sorted(project.folder.glob("spikes/*"))):
+    for folder in (project.folder, *sorted(project.layout.spikes_root.glob("*"))):
         for path in atomic.remove_temporaries(folder):
             record.write("log", level="info", message=f"removed {path} (an interrupted write)")
-    state, error = "done", None
+    state, error = RunState.DONE, None
     durations: dict[str, float] = {}
     try:
         for name in stages:
             record.stage = name
             run.update(stage=name)
             current = pipeline.status(project)[name].state
-            forced = force or name == start or current in ("stale", "corrupt")
-            record.write("stage", state="running", forced=forced)
+            forced = force or name == start or current in REDO
+            record.write("stage", state=StageState.RUNNING, forced=forced)
             began = time.monotonic()
             events.checkpoint()
             pipeline.run_stage(project, name, events, force=forced)
             durations[name] = round(time.monotonic() - began, 2)
-            record.write("stage", state="done", seconds=durations[name])
+            record.write("stage", state=StageState.DONE, seconds=durations[name])
         events.checkpoint()  # a cancel that came during the last stage still counts
     except Interrupted as exc:
-        state, error = "cancelled", str(exc)
+        state, error = RunState.CANCELLED, str(exc)
     except KeyboardInterrupt:
-        state, error = "cancelled", "interrupted (Ctrl-C)"
+        state, error = RunState.CANCELLED, "interrupted (Ctrl-C)"
     except BsfError as exc:
-        state, error = "failed", "; ".join(exc.problems)
+        state, error = RunState.FAILED, "; ".join(exc.problems)
     except Exception as exc:  # a bug or the environment: keep the traceback in the log
-        state, error = "failed", f"unexpected {exc.__class__.__name__}: {exc}"
+        state, error = RunState.FAILED, f"unexpected {exc.__class__.__name__}: {exc}"
         record.write("log", level="error", message=traceback.format_exc())
     finally:
         record.write("end", state=state, error=error, seconds=durations)
         run.update(state=state, error=error, ended=now_iso(), ended_at=time.time())
         lock.release(project.folder, run.id)
     return state, error
-
-
-def summary(run: Run) -> dict[str, Any]:
-    """What `bsf ps` shows of a run."""
-    seconds = run.seconds()
-    return {
-        "id": run.id,
-        "project": str(run.project),
-        "state": run.state,
-        "stage": run.meta.get("stage"),
-        "stages": run.meta.get("stages", []),
-        "started": run.meta.get("started") or run.meta.get("created"),
-        "seconds": None if seconds is None else round(seconds, 1),
-        "detached": bool(run.meta.get("detached")),
-        "error": run.meta.get("error"),
-        "pid": run.meta.get("pid"),
-        "host": run.meta.get("host"),
-    }

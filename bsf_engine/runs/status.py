@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import pipeline
+from ..states import RunState, StageState
 from . import lock, store
+
+# a run that ended this way marks the stage it stopped in, unless that stage is done
+UNFINISHED = {
+    RunState.FAILED: StageState.FAILED,
+    RunState.LOST: StageState.LOST,
+    RunState.CANCELLED: StageState.CANCELLED,
+}
 
 
 def project_status(p) -> dict[str, Any]:
@@ -19,10 +27,10 @@ def project_status(p) -> dict[str, Any]:
             continue
         state = run.state
         entry = stages[stage]
-        if state == "running" and holder is not None and holder.get("run") == run.id:
-            entry.update(state="running", run=run.id)
-        elif state in ("failed", "lost", "cancelled") and entry["state"] != "done":
-            entry.update(state=state, run=run.id, error=run.meta.get("error"))
+        if state == RunState.RUNNING and holder is not None and holder.get("run") == run.id:
+            entry.update(state=StageState.RUNNING, run=run.id)
+        elif state in UNFINISHED and entry["state"] != StageState.DONE:
+            entry.update(state=UNFINISHED[state], run=run.id, error=run.meta.get("error"))
     return {
         "project": p.name,
         "folder": str(p.folder),

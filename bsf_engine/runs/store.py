@@ -12,15 +12,14 @@ from typing import Any
 
 from .. import atomic
 from ..errors import BsfError
+from ..layout import Layout, find_projects
+from ..states import RunState
 from ..versioning import now_iso
 from . import process
 
-RUNS = "runs"
 RUN_JSON = "run.json"
 EVENTS = "events.jsonl"
 OUTPUT = "output.log"
-LIVE_STATES = ("queued", "running")
-END_STATES = ("done", "failed", "cancelled")
 
 
 class RunNotFoundError(BsfError):
@@ -49,15 +48,15 @@ class Run:
         return Path(self.meta.get("project", self.folder.parent.parent))
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         """The recorded state, except that a live state whose process is gone is 'lost'."""
-        state = self.meta.get("state", "failed")
-        if state in LIVE_STATES:
+        state = RunState.of(self.meta.get("state"))
+        if state.live:
             running = process.alive(
                 self.meta.get("pid"), self.meta.get("proc_start"), self.meta.get("host")
             )
             if running is False:
-                return "lost"
+                return RunState.LOST
         return state
 
     def update(self, **changes: Any) -> None:
@@ -71,8 +70,16 @@ class Run:
         return (end if end is not None else time.time()) - start
 
 
+def runs_folder(project_folder: Path) -> Path:
+    return Layout(Path(project_folder)).runs
+
+
+def run_folder(project_folder: Path, run_id: str) -> Path:
+    return runs_folder(project_folder) / run_id
+
+
 def create(project_folder: Path, run_id: str, **meta: Any) -> Run:
-    root = Path(project_folder) / RUNS
+    root = runs_folder(project_folder)
     root.mkdir(exist_ok=True)
     folder = root / run_id
     folder.mkdir()
@@ -81,7 +88,7 @@ def create(project_folder: Path, run_id: str, **meta: Any) -> Run:
         {
             "id": run_id,
             "project": str(Path(project_folder).resolve()),
-            "state": "queued",
+            "state": RunState.QUEUED,
             "created": now_iso(),
             "host": process.hostname(),
             **meta,
@@ -99,15 +106,15 @@ def read(folder: Path) -> Run:
     except FileNotFoundError:
         raise RunNotFoundError(f"{folder}: not a run folder (no {RUN_JSON})") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
-        meta = {"id": Path(folder).name, "state": "failed", "error": f"{path} is corrupt"}
+        meta = {"id": Path(folder).name, "state": RunState.FAILED, "error": f"{path} is corrupt"}
     if not isinstance(meta, dict):
-        meta = {"id": Path(folder).name, "state": "failed", "error": f"{path} is corrupt"}
+        meta = {"id": Path(folder).name, "state": RunState.FAILED, "error": f"{path} is corrupt"}
     return Run(Path(folder), meta)
 
 
 def project_runs(project_folder: Path) -> list[Run]:
     """A project's runs, oldest first."""
-    root = Path(project_folder) / RUNS
+    root = runs_folder(project_folder)
     if not root.is_dir():
         return []
     return [read(p) for p in sorted(root.iterdir()) if (p / RUN_JSON).is_file()]
@@ -115,11 +122,7 @@ def project_runs(project_folder: Path) -> list[Run]:
 
 def all_runs(projects_dir: Path) -> list[Run]:
     """Runs of every project under a folder (or of the project it is), oldest first."""
-    projects_dir = Path(projects_dir)
-    folders = [projects_dir] if (projects_dir / "project.toml").is_file() else []
-    if projects_dir.is_dir():
-        folders += sorted(p for p in projects_dir.iterdir() if (p / "project.toml").is_file())
-    runs = [run for folder in folders for run in project_runs(folder)]
+    runs = [run for folder in find_projects(projects_dir) for run in project_runs(folder)]
     return sorted(runs, key=lambda r: (r.meta.get("started_at") or 0, r.id))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import BsfError
 from ..project import Project
+from ..states import RunState
 from . import lock, runner, store
 from .sink import StopRequest
 
@@ -18,12 +19,12 @@ def main(folder: str) -> int:
     try:
         project = Project.open(run.project)
     except BsfError as exc:
-        run.update(state="failed", error="; ".join(exc.problems))
+        run.update(state=RunState.FAILED, error="; ".join(exc.problems))
         lock.release(run.project, run.id)
         return 2
     holder = lock.holder(project.folder)
     if holder is None or holder.get("run") != run.id:
-        run.update(state="failed", error="started without holding the project lock")
+        run.update(state=RunState.FAILED, error="started without holding the project lock")
         return 2
     options = run.meta.get("options", {})
     state, _ = runner.execute(
@@ -34,7 +35,7 @@ def main(folder: str) -> int:
         start=options.get("from"),
         stop=stop,
     )
-    return 0 if state == "done" else 1
+    return 0 if state == RunState.DONE else 1
 
 
 if __name__ == "__main__":

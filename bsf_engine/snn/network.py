@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from ..errors import MissingArtifactError
-from ..models.complexity import layer_costs
-from ..models.net import MultiExitNet, ResidualBlock, build_model
+from ..models.net import MultiExitNet, build_model
 from ..models.spec import ModelSpec
+from ..models.walk import HeadLayer, walk
 
 
 @dataclass(frozen=True)
@@ -35,25 +35,20 @@ class Population:
 
 def populations(model: MultiExitNet) -> list[Population]:
     """Every spiking population in simulation order (the order of per-layer counts)."""
-    spec = model.spec
-    rows = {r.name: r for r in layer_costs(spec)}
+    return spec_populations(model.spec)
+
+
+def spec_populations(spec: ModelSpec) -> list[Population]:
     pops: list[Population] = []
-    if model.stem is not None:
-        pops.append(Population("stem", rows["stem"].out_shape))
-    taps = {model.tapped_block(h): h for h in model.head_names if h != "final"}
-    for index, block in enumerate(model.blocks):
-        shape = rows[f"block {index}"].out_shape
-        if isinstance(block, ResidualBlock):
-            pops.append(Population(f"blocks.{index}.mid", shape))
-        pops.append(Population(f"blocks.{index}", shape))
-        if index in taps:
-            pops += _head_pops(taps[index], shape[0], spec.num_classes)
-    pops += _head_pops("final", model.block_channels[-1], spec.num_classes)
+    for layer in walk(spec):
+        if isinstance(layer, HeadLayer):
+            pops.append(Population(layer.pool, (layer.channels,)))
+            pops.append(Population(layer.output, (layer.classes,)))
+            continue
+        if layer.mid is not None:
+            pops.append(Population(layer.mid, layer.shape))
+        pops.append(Population(layer.name, layer.shape))
     return pops
-
-
-def _head_pops(head: str, channels: int, classes: int) -> list[Population]:
-    return [Population(f"heads.{head}.pool", (channels,)), Population(f"heads.{head}", (classes,))]
 
 
 @dataclass

@@ -11,7 +11,8 @@ import copy
 import torch
 from torch import Tensor
 
-from ..models.net import MultiExitNet, ResidualBlock
+from ..models.net import MultiExitNet
+from ..models.walk import HeadLayer, walk
 from .network import populations
 from .neuron import if_step
 from .simulator import SimulationResult
@@ -39,7 +40,6 @@ def simulate_stepwise(
         h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in model.head_names
     }
     counts = torch.zeros((timesteps, len(pops)), dtype=torch.int64)
-    taps = {model.tapped_block(h): h for h in model.head_names if h != "final"}
 
     def fire(t: int, name: str, current: Tensor) -> Tensor:
         spikes = if_step(current, v[name])
@@ -48,21 +48,17 @@ def simulate_stepwise(
         counts[t, index[name]] = int(spikes.sum().item())
         return spikes
 
-    def head(t: int, name: str, tapped: Tensor) -> None:
-        pooled = fire(t, f"heads.{name}.pool", tapped.mean(dim=(2, 3)))
-        heads[name][t] = fire(t, f"heads.{name}", model.heads[name].fc(pooled)).bool()
-
     for t in range(timesteps):
         s = x
-        if model.stem is not None:
-            s = fire(t, "stem", model.stem.conv(s))
-        for i, block in enumerate(model.blocks):
-            if isinstance(block, ResidualBlock):
-                mid = fire(t, f"blocks.{i}.mid", block.conv1(s))
-                s = fire(t, f"blocks.{i}", block.conv2(mid) + block.shortcut(s))
+        for layer in walk(model.spec):
+            if isinstance(layer, HeadLayer):
+                pooled = fire(t, layer.pool, s.mean(dim=(2, 3)))
+                fc = model.heads[layer.name].fc
+                heads[layer.name][t] = fire(t, layer.output, fc(pooled)).bool()
+            elif layer.kind == "residual":
+                block = model.layer(layer)
+                mid = fire(t, layer.mid, block.conv1(s))
+                s = fire(t, layer.name, block.conv2(mid) + block.shortcut(s))
             else:
-                s = fire(t, f"blocks.{i}", block.conv(s))
-            if i in taps:
-                head(t, taps[i], s)
-        head(t, "final", s)
+                s = fire(t, layer.name, model.layer(layer).conv(s))
     return SimulationResult(heads, counts, pops, timesteps)

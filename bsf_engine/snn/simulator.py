@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from ..models.net import ConvBlock, MultiExitNet, ResidualBlock
+from ..models.net import MultiExitNet, ResidualBlock
+from ..models.walk import FeatureLayer, HeadLayer, walk
 from . import spikeconv
 from .network import Population, populations
 from .neuron import if_scan
@@ -90,10 +91,11 @@ class Simulator:
         self.pops = populations(model)
         self.pop_index = {p.name: i for i, p in enumerate(self.pops)}
         self.head_names = model.head_names
-        self.taps = {model.tapped_block(h): h for h in model.head_names if h != "final"}
+        self.layers = list(walk(model.spec))
+        self.features = [layer for layer in self.layers if isinstance(layer, FeatureLayer)]
         self.model = copy.deepcopy(model).to(self.device, dtype).eval()
         # the analog input layer integrates an exact (membrane-dtype) current
-        first = model.stem if model.stem is not None else model.blocks[0]
+        first = model.layer(self.features[0])
         self.first_conv = _copy_conv(first.conv, self.device, self.state_dtype)
         self.integer_convs = self._integer_convs(conv_backend)
         # cuDNN prefers channels_last; on the CPU float convs measured faster in the
@@ -117,22 +119,19 @@ class Simulator:
         if self.channels_last:
             return {p.name for p in self.pops if len(p.shape) == 3}
         names = set()
-        model = self.model
-        for index, block in enumerate(model.blocks):
+        for layer in self.features[1:]:
+            block = self.model.layer(layer)
             if isinstance(block, ResidualBlock):
                 if block.conv1 in self.integer_convs:
-                    names.add(f"blocks.{index}.mid")
+                    names.add(layer.mid)
                 if block.conv2 in self.integer_convs:
-                    names.add(f"blocks.{index}")
+                    names.add(layer.name)
             elif block.conv in self.integer_convs:
-                names.add(f"blocks.{index}")
-        if model.stem is not None:
-            first, consumer = "stem", model.blocks[0].conv1
-        else:
-            first = "blocks.0"
-            consumer = model.blocks[1].conv if len(model.blocks) > 1 else None
-        if consumer in self.integer_convs:
-            names.add(first)
+                names.add(layer.name)
+        if len(self.features) > 1 and _input_conv(self.model.layer(self.features[1])) in (
+            self.integer_convs
+        ):
+            names.add(self.features[0].name)
         return names
 
     def _integer_convs(self, backend: str) -> dict[nn.Module, spikeconv.IntegerSpikeConv]:
@@ -144,19 +143,14 @@ class Simulator:
         if not wanted:
             return {}
         shapes = {}
-        rows = {p.name: p.shape for p in self.pops}
-        first = self.model.stem if self.model.stem is not None else self.model.blocks[0]
-        previous = rows["stem"] if self.model.stem is not None else rows["blocks.0"]
-        for index, block in enumerate(self.model.blocks):
-            if block is first:
-                continue
+        for layer in self.features[1:]:  # the first reads the analog image
+            block = self.model.layer(layer)
             if isinstance(block, ResidualBlock):
-                shapes[block.conv1] = previous
-                shapes[block.conv2] = rows[f"blocks.{index}.mid"]
-                shapes[block.shortcut] = previous
+                shapes[block.conv1] = layer.in_shape
+                shapes[block.conv2] = layer.shape
+                shapes[block.shortcut] = layer.in_shape
             else:
-                shapes[block.conv] = previous
-            previous = rows[f"blocks.{index}"]
+                shapes[block.conv] = layer.in_shape
         convs = {}
         for conv, shape in shapes.items():
             out_h = (shape[1] + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
@@ -225,25 +219,13 @@ class Simulator:
     ) -> SimulationResult:
         batch = x.shape[0]
         x = x.to(self.device, self.state_dtype)
-        self._first_current = self._layout(self.pops[0].name, self.first_conv(x))
-        self._v = {
-            p.name: self._layout(
-                p.name,
-                torch.full(
-                    (batch, *p.shape), self.init_mem, dtype=self.state_dtype, device=self.device
-                ),
-            )
-            for p in self.pops
-        }
-        self._last = {}
+        state = _State(
+            batch,
+            self._layout(self.pops[0].name, self.first_conv(x)),
+            {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
+        )
         if self.output_delay:
-            self._last = {
-                p.name: self._layout(
-                    p.name,
-                    torch.zeros((batch, *p.shape), dtype=self.dtype, device=self.device),
-                )
-                for p in self.pops
-            }
+            state.last = {p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops}
         classes = self.model.spec.num_classes
         heads = {
             h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in self.head_names
@@ -253,21 +235,28 @@ class Simulator:
         start = 0
         while start < timesteps:
             steps = min(chunk, timesteps - start)
-            self._batch, self._steps = batch, steps
-            self._counts = torch.zeros(
+            state.steps = steps
+            state.counts = torch.zeros(
                 (steps, len(self.pops)), dtype=torch.float64, device=self.device
             )
-            outputs = self._chunk()
+            outputs = self._chunk(state)
             for name, spikes in outputs.items():
                 block = spikes.reshape(steps, batch, classes).bool()
                 heads[name][start : start + steps] = block.cpu()
-            counts[start : start + steps] = self._counts.round().long().cpu()
+            counts[start : start + steps] = state.counts.round().long().cpu()
             start += steps
             if progress is not None:
                 progress(start)
-        self._first_current = None
-        self._v = self._last = {}
         return SimulationResult(heads, counts, self.pops, timesteps)
+
+    def _state_tensor(
+        self, pop: Population, batch: int, value: float, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """A population's membrane (or last spikes) for a batch, in its layout."""
+        full = torch.full(
+            (batch, *pop.shape), value, dtype=dtype or self.state_dtype, device=self.device
+        )
+        return self._layout(pop.name, full)
 
     # -- one chunk ------------------------------------------------------------------
     def _layout(self, name: str, tensor: Tensor) -> Tensor:
@@ -276,33 +265,33 @@ class Simulator:
             return tensor.contiguous(memory_format=torch.channels_last)
         return tensor.contiguous()
 
-    def _fire(self, name: str, currents: Tensor, constant: bool = False) -> Tensor:
+    def _fire(self, state: _State, name: str, currents: Tensor, constant: bool = False) -> Tensor:
         """Integrate currents into population `name`; returns the spikes it emits."""
         pop = self.pops[self.pop_index[name]]
         if constant or currents.dtype != self.dtype:
             out = torch.empty(
-                (self._steps * self._batch, *pop.shape), dtype=self.dtype, device=self.device
+                (state.steps * state.batch, *pop.shape), dtype=self.dtype, device=self.device
             )
             out = self._layout(name, out)
         else:
             currents = self._layout(name, currents)
             out = currents  # spikes overwrite the currents (each step reads its own first)
-        spikes = if_scan(currents, self._v[name], out, constant=constant)
+        spikes = if_scan(currents, state.v[name], out, constant=constant)
         if self.output_delay:
-            spikes = self._delay(name, spikes)
+            spikes = self._delay(state, name, spikes)
         # per image and step a count is at most the population size (< 2^24): exact in float32
         dims = tuple(range(1, spikes.dim()))
         per_row = spikes.sum(dim=dims, dtype=torch.float32)
-        per_step = per_row.view(self._steps, self._batch).sum(1, dtype=torch.float64)
-        self._counts[:, self.pop_index[name]] = per_step
+        per_step = per_row.view(state.steps, state.batch).sum(1, dtype=torch.float64)
+        state.counts[:, self.pop_index[name]] = per_step
         return spikes
 
-    def _delay(self, name: str, spikes: Tensor) -> Tensor:
-        batch = self._batch
+    def _delay(self, state: _State, name: str, spikes: Tensor) -> Tensor:
+        batch = state.batch
         shifted = torch.empty_like(spikes)
-        shifted[:batch] = self._last[name]
+        shifted[:batch] = state.last[name]
         shifted[batch:] = spikes[:-batch]
-        self._last[name] = spikes[-batch:].clone()
+        state.last[name] = spikes[-batch:].clone()
         return shifted
 
     def _convs(self, layers: list[nn.Conv2d], spikes: Tensor) -> list[Tensor]:
@@ -324,39 +313,51 @@ class Simulator:
             return spikes.contiguous()
         return spikes
 
-    def _head(self, name: str, tapped: Tensor) -> Tensor:
+    def _head(self, state: _State, head: HeadLayer, tapped: Tensor) -> Tensor:
         pooled = tapped.mean(dim=(2, 3))
-        pooled = self._fire(f"heads.{name}.pool", pooled)
-        return self._fire(f"heads.{name}", self.model.heads[name].fc(pooled))
+        pooled = self._fire(state, head.pool, pooled)
+        return self._fire(state, head.output, self.model.heads[head.name].fc(pooled))
 
-    def _chunk(self) -> dict[str, Tensor]:
-        model = self.model
+    def _chunk(self, state: _State) -> dict[str, Tensor]:
+        """One chunk of steps through every layer, in the walk's order."""
         outputs: dict[str, Tensor] = {}
-        current = self._first_current
-        if model.stem is not None:
-            spikes = self._fire("stem", current, constant=True)
-            first_block = 0
-        else:
-            spikes = self._fire("blocks.0", current, constant=True)
-            first_block = 1
-            if 0 in self.taps:
-                outputs[self.taps[0]] = self._head(self.taps[0], spikes)
-        for index in range(first_block, len(model.blocks)):
-            block = model.blocks[index]
-            if isinstance(block, ResidualBlock):
+        first = self.features[0]
+        spikes = state.first_current
+        for layer in self.layers:
+            if isinstance(layer, HeadLayer):
+                outputs[layer.name] = self._head(state, layer, spikes)
+            elif layer is first:
+                spikes = self._fire(state, layer.name, spikes, constant=True)
+            elif layer.kind == "residual":
+                block = self.model.layer(layer)
                 inner, shortcut = self._convs([block.conv1, block.shortcut], spikes)
-                mid = self._fire(f"blocks.{index}.mid", inner)
+                mid = self._fire(state, layer.mid, inner)
                 (current,) = self._convs([block.conv2], mid)
                 current.add_(shortcut)
-                spikes = self._fire(f"blocks.{index}", current)
+                spikes = self._fire(state, layer.name, current)
             else:
-                assert isinstance(block, ConvBlock)
-                (current,) = self._convs([block.conv], spikes)
-                spikes = self._fire(f"blocks.{index}", current)
-            if index in self.taps:
-                outputs[self.taps[index]] = self._head(self.taps[index], spikes)
-        outputs["final"] = self._head("final", spikes)
+                (current,) = self._convs([self.model.layer(layer).conv], spikes)
+                spikes = self._fire(state, layer.name, current)
         return outputs
+
+
+@dataclass
+class _State:
+    """The scratch of one (sub-)batch's simulation, kept for one `_run` call: the input
+    layer's current, every population's membrane (and last spikes, with the output
+    delay), and the current chunk's length and spike counts."""
+
+    batch: int
+    first_current: Tensor
+    v: dict[str, Tensor]
+    last: dict[str, Tensor] = field(default_factory=dict)
+    steps: int = 0
+    counts: Tensor | None = None
+
+
+def _input_conv(block: nn.Module) -> nn.Conv2d:
+    """The conv that reads a block's input."""
+    return block.conv1 if isinstance(block, ResidualBlock) else block.conv
 
 
 def _copy_conv(conv: nn.Conv2d, device: torch.device, dtype: torch.dtype) -> nn.Conv2d:

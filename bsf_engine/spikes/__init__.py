@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError, MissingArtifactError
+from ..layout import MANIFEST, Layout
 from .batch import SpikeBatch
 from .reference import ReferenceTestFolder, ReferenceTuneFolder
-from .store import MANIFEST, SplitStore, read_batch_file
+from .store import SplitStore, read_batch_file
 
 __all__ = ["SpikeBatch", "SplitStore", "open_project_split", "open_spikes", "read_batch_file"]
 
@@ -78,10 +79,10 @@ def open_spikes(path: str | Path):
     )
 
 
-def open_project_split(project_folder: Path, split: str) -> SplitStore:
+def open_project_split(paths: Layout, split: str) -> SplitStore:
     """A project's finished simulation of one split, or an error naming the command to run."""
-    folder = Path(project_folder) / "spikes" / split
-    command = f"bsf simulate {project_folder} --split {split}"
+    folder = paths.spikes(split)
+    command = f"bsf simulate {paths.folder} --split {split}"
     if not (folder / MANIFEST).is_file():
         raise MissingArtifactError(f"{folder}: no {split} spikes; run `{command}` first")
     source = SplitStore.open(folder)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..models.spec import ic_name
 from .batch import SpikeBatch
 
 TEST_FILE = re.compile(r"^output_(\d+)\.npz$")
@@ -60,7 +61,7 @@ def _ic_name(folder: Path) -> str:
                 ic = json.loads(command.read_text()).get("ic_index")
             except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
                 return "ic"
-            return f"ic{ic}" if isinstance(ic, int) else "ic"
+            return ic_name(ic) if isinstance(ic, int) else "ic"
     return "ic"
 
 
@@ -168,7 +169,7 @@ class ReferenceTuneFolder(_ReferenceFolder):
             self.output_files.append((found[ics[0]], found[-1]))
         self.num_batches = len(indices)
         ic = _ic_name(folder)
-        self.ic = ic if ic != "ic" or len(ic_layers) != 1 else f"ic{ic_layers.pop()}"
+        self.ic = ic if ic != "ic" or len(ic_layers) != 1 else ic_name(ic_layers.pop())
         self.class_names: list[str] = []
         shape = npz_member_shape(self.output_files[0][1], "o")
         self.timesteps, self.num_classes = shape[0], shape[2]

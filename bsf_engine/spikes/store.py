@@ -20,12 +20,12 @@ import numpy as np
 
 from .. import atomic
 from ..errors import DataError
+from ..layout import MANIFEST
 from .batch import SpikeBatch
 from .codec import decode_counts, encode_counts, npz_bytes, pack_head
 
 FORMAT = "bsf-spikes"
 VERSION = 1
-MANIFEST = "manifest.json"
 
 
 def batch_filename(index: int) -> str:

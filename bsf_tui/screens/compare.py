@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 from textual_plotext import PlotextPlot
 
-from .. import data
+from bsf_engine import views
+
 from ..format import energy, percent
 from ..widgets.plotting import log_ticks, log_x
 
@@ -48,19 +49,17 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def load(self) -> None:
-        views = [
-            (folder, data.energy_view(folder), data.project_row(folder)) for folder in self.folders
-        ]
-        self.app.call_from_thread(self._apply, views)
+        shown = [(f, views.energy_view(f), views.project_row(f)) for f in self.folders]
+        self.app.call_from_thread(self._apply, shown)
 
-    def _apply(self, views) -> None:
+    def _apply(self, shown) -> None:
         table = self.query_one(DataTable)
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         spans: list[float] = []
-        for i, (folder, view, row) in enumerate(views):
+        for i, (folder, view, row) in enumerate(shown):
             if view is None:
                 table.add_row(
                     folder.name, percent(row.ann_accuracy), "—", "—", "—", "no report yet", ""
@@ -87,7 +86,7 @@ class CompareScreen(Screen):
                     view.accuracy[method][keep].tolist(),
                     color=color,
                     marker=marker,
-                    label=f"{folder.name} {data.METHOD_LABELS[method]}",
+                    label=f"{folder.name} {views.METHOD_LABELS[method]}",
                 )
         if spans:
             log_ticks(plt, min(spans), max(spans))

@@ -10,9 +10,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from bsf_engine.pipeline import STAGES
+from bsf_engine import views
+from bsf_engine.layout import Layout, find_projects
+from bsf_engine.stages import NAMES
 
-from .. import data
 from ..format import badge, percent
 
 SHORT = {
@@ -42,7 +43,7 @@ class ProjectsScreen(Screen):
         super().__init__()
         self.projects_dir = Path(projects_dir)
         self.marked: set[str] = set()
-        self.rows: dict[str, data.ProjectRow] = {}
+        self.rows: dict[str, views.ProjectRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -58,7 +59,7 @@ class ProjectsScreen(Screen):
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
         table.add_column("project", key="name")
-        for stage in STAGES:
+        for stage in NAMES:
             table.add_column(SHORT[stage], key=stage)
         table.add_column("ANN acc", key="ann")
         table.add_column("BSF energy", key="reduction")
@@ -70,10 +71,10 @@ class ProjectsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="projects-scan", exit_on_error=False)
     def refresh_rows(self) -> None:
-        rows = [data.project_row(folder) for folder in data.find_projects(self.projects_dir)]
+        rows = [views.project_row(folder) for folder in find_projects(self.projects_dir)]
         self.app.call_from_thread(self._apply, rows)
 
-    def _apply(self, rows: list[data.ProjectRow]) -> None:
+    def _apply(self, rows: list[views.ProjectRow]) -> None:
         table = self.query_one(DataTable)
         seen = set()
         with self.app.batch_update():
@@ -97,16 +98,16 @@ class ProjectsScreen(Screen):
                 f"[b]Projects[/b] in {self.projects_dir}: none yet — press [b]n[/b] to create one"
             )
 
-    def _cells(self, row: data.ProjectRow) -> dict[str, str]:
+    def _cells(self, row: views.ProjectRow) -> dict[str, str]:
         cells = {"mark": "✓" if str(row.folder) in self.marked else "", "name": row.name}
-        for stage in STAGES:
+        for stage in NAMES:
             cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
         cells["ann"] = percent(row.ann_accuracy)
         cells["reduction"] = "—" if row.reduction is None else f"{-row.reduction:+.1f}%"
         cells["run"] = row.error or (row.running or "")
         return cells
 
-    def _current(self) -> data.ProjectRow | None:
+    def _current(self) -> views.ProjectRow | None:
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return None
@@ -145,7 +146,7 @@ class ProjectsScreen(Screen):
 
         def created(folder: Path | None) -> None:
             if folder is not None:
-                self.notify(f"created {folder / 'project.toml'}", title="new project")
+                self.notify(f"created {Layout(folder).config}", title="new project")
                 self.refresh_rows()
 
         self.app.push_screen(NewProjectScreen(self.projects_dir), created)

@@ -12,7 +12,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from .. import data
+from bsf_engine import views
+
 from .plotting import evenly, log_ticks
 
 
@@ -28,7 +29,7 @@ class AlphaPane(Widget, can_focus=True):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self.curves: data.AlphaCurves | None = None
+        self.curves: views.AlphaCurves | None = None
         self.log_x = False
         self.t = 0
 
@@ -42,10 +43,10 @@ class AlphaPane(Widget, can_focus=True):
 
     @work(thread=True, exclusive=True, group="alpha", exit_on_error=False)
     def load(self) -> None:
-        curves = data.alpha_curves(self.folder)
+        curves = views.alpha_curves(self.folder)
         self.app.call_from_thread(self._apply, curves)
 
-    def _apply(self, curves: data.AlphaCurves | None) -> None:
+    def _apply(self, curves: views.AlphaCurves | None) -> None:
         self.curves = curves
         if curves is not None:
             self.t = len(curves.grid) - 1

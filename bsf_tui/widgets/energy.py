@@ -12,7 +12,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from .. import data
+from bsf_engine import views
+
 from ..format import energy, percent
 from .plotting import log_evenly, log_ticks, log_x
 
@@ -38,7 +39,7 @@ class EnergyPane(Widget, can_focus=True):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self.view: data.EnergyView | None = None
+        self.view: views.EnergyView | None = None
         self.model: str | None = None
         self.fraction: float | None = None
 
@@ -55,10 +56,10 @@ class EnergyPane(Widget, can_focus=True):
 
     @work(thread=True, exclusive=True, group="energy", exit_on_error=False)
     def load(self) -> None:
-        view = data.energy_view(self.folder, self.model, self.fraction)
+        view = views.energy_view(self.folder, self.model, self.fraction)
         self.app.call_from_thread(self._apply, view)
 
-    def _apply(self, view: data.EnergyView | None) -> None:
+    def _apply(self, view: views.EnergyView | None) -> None:
         self.view = view
         info = self.query_one("#energy-info", Static)
         plot = self.query_one("#energy-plot", PlotextPlot)
@@ -88,14 +89,14 @@ class EnergyPane(Widget, can_focus=True):
                 "—" if auc is None else f"{auc:+.2f}%",
             )
             if method not in table.rows:
-                table.add_row(data.METHOD_LABELS[method], *cells, key=method)
+                table.add_row(views.METHOD_LABELS[method], *cells, key=method)
                 continue
             for column, value in zip(
                 ("acc. at T", "steps", "energy to target", "reduction", "AUC"), cells
             ):
                 table.update_cell(method, column, value)
         spans = []
-        for method, label in data.METHOD_LABELS.items():
+        for method, label in views.METHOD_LABELS.items():
             x = view.energy[method] * 1e6
             y = view.accuracy[method]
             index = log_evenly(len(x), 300)

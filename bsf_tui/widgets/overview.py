@@ -14,9 +14,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from bsf_engine import views
 from bsf_engine.display import styled_state
+from bsf_engine.layout import Layout
+from bsf_engine.project import Project
+from bsf_engine.runs.status import project_status
 
-from .. import data
 from .. import format as fmt
 
 POLL_SECONDS = 2.0
@@ -52,30 +55,27 @@ class OverviewPane(Widget):
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load(self) -> None:
-        from bsf_engine.project import Project
+        project = Project.open(self.folder)
+        text = project.layout.config.read_text(encoding="utf-8")
+        rows = views.stage_rows(project_status(project))
+        self.app.call_from_thread(self._apply, text, rows)
 
-        text = (self.folder / "project.toml").read_text(encoding="utf-8")
-        status = data.stage_states(Project.open(self.folder))
-        self.app.call_from_thread(self._apply, text, status)
-
-    def _apply(self, text: str, status: dict) -> None:
+    def _apply(self, text: str, rows: list[views.StageRow]) -> None:
         if text != self.text:
             self.text = text
             self._show_config()
         table = self.query_one("#stages", DataTable)
-        for name, s in status["stages"].items():
-            note = "; ".join(s["reasons"]) or s.get("error") or ""
-            if s.get("run") and s["state"] in ("running", "failed", "lost", "cancelled"):
-                note = f"run {s['run']}" + (f": {note}" if note else "")
+        for stage in rows:
+            name = stage.name
             row = (
-                styled_state(s["state"]),
-                fmt.when(s["created"]),
-                fmt.duration(s["seconds"]),
-                s["metric"] or "",
-                note,
+                styled_state(stage.state),
+                fmt.when(stage.created),
+                fmt.duration(stage.seconds),
+                stage.metric,
+                stage.note,
             )
             if name not in self.shown:
-                table.add_row(name, *row, key=name)  # rows come in STAGES order
+                table.add_row(name, *row, key=name)  # rows come in stage order
             elif self.shown[name] != row:
                 for column, value in zip(("state", "made", "took", "key metric", "note"), row):
                     table.update_cell(name, column, value, update_width=column == "note")
@@ -98,7 +98,7 @@ class OverviewPane(Widget):
         if not editor:
             self.notify("set $EDITOR to edit project.toml from here", severity="warning")
             return
-        path = self.folder / "project.toml"
+        path = Layout(self.folder).config
         with self.app.suspend():
             subprocess.call([*editor.split(), str(path)])
         self.load()

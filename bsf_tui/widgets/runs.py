@@ -14,14 +14,13 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Log, ProgressBar, Static
 
-from bsf_engine.cli_runs import format_event
+from bsf_engine import views
 from bsf_engine.display import styled_state
 from bsf_engine.errors import BsfError
 from bsf_engine.runs import store
+from bsf_engine.states import RunState, StageState
 
-from .. import data
 from .. import format as fmt
-from ..format import STATE_STYLE
 
 RUNS_POLL = 1.0
 EVENTS_POLL = 0.3
@@ -59,9 +58,9 @@ class RunsPane(Widget):
     ]
 
     class EventsRead(Message):
-        def __init__(self, run_id: str, events: list[dict[str, Any]], meta: dict) -> None:
+        def __init__(self, run_id: str, events: list[dict[str, Any]], run: views.RunRow) -> None:
             super().__init__()
-            self.run_id, self.events, self.meta = run_id, events, meta
+            self.run_id, self.events, self.run = run_id, events, run
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -90,20 +89,20 @@ class RunsPane(Widget):
     # the run list --------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="runs-list", exit_on_error=False)
     def poll_runs(self) -> None:
-        runs = [(r.id, r.state, dict(r.meta), r.seconds()) for r in data.project_runs(self.folder)]
+        runs = views.project_runs(self.folder)
         self.app.call_from_thread(self._apply_runs, runs)
 
-    def _apply_runs(self, runs: list[tuple]) -> None:
+    def _apply_runs(self, runs: list[views.RunRow]) -> None:
         table = self.query_one("#run-list", DataTable)
-        for run_id, state, meta, seconds in reversed(runs):  # oldest first: newest on top
-            stages = meta.get("stages", [])
+        for run in reversed(runs):  # oldest first: newest on top
+            run_id = run.id
             row = (
                 run_id,
-                styled_state(state),
-                meta.get("stage") or "",
-                fmt.clock(meta.get("started_at")),
-                fmt.duration(seconds),
-                " → ".join(stages),
+                styled_state(run.state),
+                run.stage or "",
+                fmt.clock(run.started_at),
+                fmt.duration(run.seconds),
+                " → ".join(run.stages),
             )
             if run_id not in self.run_rows:
                 table.add_row(*row, key=run_id)
@@ -120,11 +119,11 @@ class RunsPane(Widget):
                 "No runs yet. [b]r[/b] runs the pipeline (what is missing or stale), "
                 "[b]s[/b] one stage — detached: they go on if you quit or lose SSH."
             )
-        live = next((r for r in runs if r[1] in ("running", "queued")), None)
+        live = next((r for r in runs if r.state.live), None)
         if self.selected is None and runs:
-            self.select((live or runs[0])[0])
-        elif live is not None and self.selected != live[0] and self._is_new(live[0]):
-            self.select(live[0])  # a run started elsewhere (or just now): attach to it
+            self.select((live or runs[0]).id)
+        elif live is not None and self.selected != live.id and self._is_new(live.id):
+            self.select(live.id)  # a run started elsewhere (or just now): attach to it
 
     def _is_new(self, run_id: str) -> bool:
         return self.selected is None or run_id > self.selected
@@ -152,32 +151,31 @@ class RunsPane(Widget):
         run_id = self.selected
         if run_id is None:
             return
-        folder = self.folder / store.RUNS / run_id
+        folder = store.run_folder(self.folder, run_id)
         events, offset = store.read_events(folder / store.EVENTS, self.event_offset)
         try:
-            run = store.read(folder)
+            run = views.run_row(store.read(folder))
         except BsfError:
             return
-        meta = dict(run.meta, state=run.state)
         if run_id == self.selected:
             self.event_offset = offset
-            self.post_message(self.EventsRead(run_id, events, meta))
+            self.post_message(self.EventsRead(run_id, events, run))
 
     @on(EventsRead)
     def _apply_events(self, message: EventsRead) -> None:
         if message.run_id != self.selected:
             return
         log = self.query_one("#run-log", Log)
-        lines = [line for line in map(format_event, message.events) if line]
+        lines = [line for line in map(views.format_event, message.events) if line]
         if lines:
             log.write_lines(lines)
         for event in message.events:
             if event.get("kind") == "progress":
                 self._progress(event)
-            elif event.get("kind") == "stage" and event.get("state") == "running":
+            elif event.get("kind") == "stage" and event.get("state") == StageState.RUNNING:
                 self.tasks = {}
                 self.query_one("#progress", Vertical).remove_children()
-        self._info(message.meta)
+        self._info(message.run)
         self._draw_progress()
 
     def _progress(self, event: dict[str, Any]) -> None:
@@ -222,16 +220,15 @@ class RunsPane(Widget):
                     total=task.total, progress=task.done
                 )
 
-    def _info(self, meta: dict[str, Any]) -> None:
-        state = meta.get("state", "?")
-        style = STATE_STYLE.get(state, "")
-        text = f"run [b]{meta.get('id')}[/b]  [{style}]{state}[/]"
-        if meta.get("stage"):
-            text += f"  stage {meta['stage']}"
-        if meta.get("detached"):
-            text += f"  (detached, pid {meta.get('pid')})"
-        if state in ("failed", "lost") or (state == "cancelled" and meta.get("error")):
-            error = meta.get("error") or "its process ended without an end event"
+    def _info(self, run: views.RunRow) -> None:
+        text = f"run [b]{run.id}[/b]  {styled_state(run.state)}"
+        if run.stage:
+            text += f"  stage {run.stage}"
+        if run.detached:
+            text += f"  (detached, pid {run.pid})"
+        failed = run.state in (RunState.FAILED, RunState.LOST)
+        if failed or (run.state == RunState.CANCELLED and run.error):
+            error = run.error or "its process ended without an end event"
             text += f"\n[red]{error}[/red]"
         self.query_one("#run-info", Static).update(text)
 
@@ -264,7 +261,7 @@ class RunsPane(Widget):
         self.poll_runs()
 
     def action_launch_stage(self) -> None:
-        from ..screens.choose import ChooseStage
+        from ..dialogs import ChooseStage
 
         def chosen(stage: str | None) -> None:
             if stage:
@@ -273,13 +270,13 @@ class RunsPane(Widget):
         self.app.push_screen(ChooseStage(), chosen)
 
     def action_cancel(self) -> None:
-        from ..screens.confirm import Confirm
+        from ..dialogs import Confirm
 
         run_id = self.selected
         if run_id is None:
             return
-        run = store.read(self.folder / store.RUNS / run_id)
-        if run.state not in ("running", "queued"):
+        run = store.read(store.run_folder(self.folder, run_id))
+        if not run.state.live:
             self.notify(f"run {run_id} is {run.state}; nothing to cancel", severity="warning")
             return
 

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from .. import data
+from bsf_engine import views
 
 
 class SpikesPane(Widget, can_focus=True):
@@ -33,7 +33,7 @@ class SpikesPane(Widget, can_focus=True):
         self.split = "test"
         self.batch_index = 0
         self.index = 0
-        self.sample: data.SpikeSample | None = None
+        self.sample: views.SampleView | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="spikes-info")
@@ -50,10 +50,10 @@ class SpikesPane(Widget, can_focus=True):
 
     @work(thread=True, exclusive=True, group="spikes", exit_on_error=False)
     def load(self) -> None:
-        sample = data.spike_sample(self.folder, self.split, self.batch_index, self.index)
+        sample = views.spike_sample(self.folder, self.split, self.batch_index, self.index)
         self.app.call_from_thread(self._apply, sample)
 
-    def _apply(self, sample: data.SpikeSample | None) -> None:
+    def _apply(self, sample: views.SampleView | None) -> None:
         self.sample = sample
         info = self.query_one("#spikes-info", Static)
         plots = {p.id: p for p in self.query(PlotextPlot)}
@@ -66,10 +66,8 @@ class SpikesPane(Widget, can_focus=True):
                 plot.refresh()
             return
         self.batch_index, self.index = sample.batch, sample.sample
-        steps = len(sample.final_prediction)
-        final = (
-            sample.prediction[-1] if sample.prediction is not None else sample.final_prediction[-1]
-        )
+        steps = sample.timesteps
+        final = sample.predicted
         verdict = "[green]right[/green]" if final == sample.label else "[red]wrong[/red]"
         info.update(
             f"{sample.split} · batch {sample.batch + 1}/{sample.batches} · sample "
@@ -79,12 +77,12 @@ class SpikesPane(Widget, can_focus=True):
             f"{len(sample.misclassified)} wrong in this batch   "
             "[dim]j/k sample, w next wrong, b batch, t split[/dim]"
         )
-        heads = list(sample.heads)
-        ic = next((h for h in heads if h != "final"), None)
-        self._raster(plots["raster-final"], "final head", sample.heads["final"], sample.label)
+        traces = sample.traces
+        ic = sample.ic_head
+        self._raster(plots["raster-final"], "final head", traces["final"].spikes, sample.label)
         if ic is not None:
-            self._raster(plots["raster-ic"], f"IC ({ic})", sample.heads[ic], sample.label)
-        counts = np.cumsum(sample.heads["final"], axis=0)
+            self._raster(plots["raster-ic"], f"IC ({ic})", traces[ic].spikes, sample.label)
+        counts = traces["final"].cumulative
         plt = plots["counts"].plt
         x = np.arange(1, steps + 1)
         for k in _busiest(counts[-1], sample.label):

@@ -134,7 +134,7 @@ def test_missing_root_folder_is_reported_by_validate(cli, make_project, tmp_path
 def test_real_process_exit_code_and_no_traceback(make_project) -> None:
     folder = make_project('[model]\narch = "vgg11"\nic = 20\n')
     proc = subprocess.run(
-        [sys.executable, "-m", "bsf_engine.cli", "validate", str(folder)],
+        [sys.executable, "-m", "bsf_engine", "validate", str(folder)],
         capture_output=True,
         text=True,
     )

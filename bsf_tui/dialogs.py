@@ -1,4 +1,4 @@
-"""A yes/no question."""
+"""Modal questions that screens and panes ask: yes/no, and which stage to run."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Label, OptionList
+
+from bsf_engine.stages import NAMES
 
 
 class Confirm(ModalScreen[bool]):
+    """A yes/no question."""
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -31,3 +35,17 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
+
+class ChooseStage(ModalScreen[str | None]):
+    """Pick one stage to run."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Back", id="choose.back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Run which stage? (it runs alone, detached)")
+            yield OptionList(*NAMES, id="stages")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(NAMES[event.option_index])

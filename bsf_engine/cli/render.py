@@ -1,0 +1,179 @@
+"""Rich rendering for the CLI: progress bars from stage events, result tables, the
+status table and the report (table and plot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..display import STATE_STYLE, duration, when
+from ..events import Events
+from ..states import Method
+from ..views import stage_rows
+from . import plots
+
+LABELS = {
+    "epoch": "epochs",
+    "batch": "  batches",
+    "calibrate": "calibration",
+    "timestep": "  timesteps",
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+class RichEvents(Events):
+    """Shows progress events as live bars and logs as lines (on stderr)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<12}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.done: dict[str, int] = {}
+
+        self.started = False
+
+    def __enter__(self) -> RichEvents:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            self.bars.stop()
+
+    def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
+        text = "  ".join(f"{k}={_fmt(v)}" for k, v in info.items())
+        if not self.started:  # the live display starts with the first bar, not before
+            self.bars.start()
+            self.started = True
+        if task not in self.tasks:
+            self.tasks[task] = self.bars.add_task(LABELS.get(task, task), total=total, info=text)
+        task_id = self.tasks[task]
+        if done < self.done.get(task, 0):
+            self.bars.reset(task_id, total=total, completed=done, info=text)
+        else:
+            self.bars.update(task_id, total=total, completed=done, info=text)
+        self.done[task] = done
+
+    def log(self, message: str, level: str = "info") -> None:
+        style = {"warning": "yellow", "error": "red"}.get(level, "dim")
+        self.bars.console.print(f"[{style}]{message}[/]", highlight=False)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def accuracy_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
+    """Heads as rows, one column per named accuracy dict."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("head")
+    for name in columns:
+        table.add_column(name, justify="right")
+    heads = next(iter(columns.values())).keys() if columns else []
+    for head in heads:
+        table.add_row(head, *(percent(col.get(head)) for col in columns.values()))
+    return table
+
+
+def status_table(status: dict[str, Any]) -> Table:
+    """`bsf status`: a project's stages (a `runs.status.project_status` result)."""
+    table = Table(title=f"{status['project']} ({status['folder']})", title_justify="left")
+    for column in ("stage", "state", "made", "took", "key metric", "note"):
+        table.add_column(column)
+    for row in stage_rows(status):
+        table.add_row(
+            row.name,
+            f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]",
+            when(row.created),
+            duration(row.seconds),
+            row.metric,
+            row.note,
+        )
+    return table
+
+
+def report_table(result: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"test split: {result['samples']} samples, T = {result['timesteps']}, "
+        f"{result['energy_model']} energy; target {100 * result['target']:.2f}% "
+        f"({100 * result['target_fraction']:g}% of {result['target_basis']})",
+        title_justify="left",
+    )
+    for column in (
+        "method",
+        "acc. at T",
+        "steps to target",
+        "energy to target",
+        "reduction",
+        "AUC change",
+    ):
+        table.add_column(column, justify="left" if column == "method" else "right")
+
+    def fmt(value, unit="", scale=1.0, digits=2):
+        return "—" if value is None else f"{value * scale:.{digits}f}{unit}"
+
+    for method in Method:
+        row = result["methods"][method]
+        table.add_row(
+            method.label,
+            fmt(row["accuracy_at_T"], "%", 100),
+            "—" if row["steps_to_target"] is None else str(row["steps_to_target"]),
+            fmt(row["energy_to_target_J"], " µJ", 1e6, 3),
+            fmt(row["reduction_pct"], "%"),
+            fmt(row["auc_increase_pct"], "%"),
+        )
+    return table
+
+
+def report_plot(result: dict[str, Any], width: int, color: bool) -> str:
+    curves = result["curves"]
+    series = {}
+    for method in Method:
+        energy = np.asarray(curves["energy_J"][method]) * 1e6
+        accuracy = np.asarray(curves["accuracy"][method])
+        keep = np.unique(np.geomspace(1, len(energy), 300).astype(int) - 1)
+        series[method.label] = (energy[keep], accuracy[keep])
+    return plots.curves(
+        "accuracy against energy (µJ, log scale)",
+        series,
+        max(40, min(width, 140)),
+        18,
+        ylabel="accuracy",
+        hline=result["target"],
+        xlog=True,
+        color=color,
+    )
+
+
+def print_report(console: Console, result: dict[str, Any]) -> None:
+    """The report's table and its accuracy-against-energy plot."""
+    console.print(report_table(result))
+    print(report_plot(result, console.width, console.is_terminal))

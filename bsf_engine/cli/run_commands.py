@@ -1,0 +1,185 @@
+"""`bsf run`, `status`, `ps`, `logs`, `cancel`: the pipeline and the run store."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..display import STATE_STYLE, duration, when
+from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from ..states import RunState
+from .app import ProjectArg, err, guarded, open_project, out
+from .render import print_report, status_table
+
+
+def _print_status(p) -> None:
+    from ..runs.status import project_status
+
+    out.print(status_table(project_status(p)))
+
+
+def _print_saved_report(p) -> None:
+    from .. import layout
+
+    print_report(out, layout.read_json(p.layout.report_json))
+
+
+@guarded
+def run(
+    project: ProjectArg,
+    until: Annotated[str | None, typer.Option("--until", help="last stage to run")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="first stage to run (always rerun)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="rerun every chosen stage")] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="run in the background; it outlives this terminal")
+    ] = False,
+) -> None:
+    """Run what is missing or stale: train → convert → simulate(tune) → tune →
+    simulate(test) → report."""
+    from ..runs import launch, runner
+    from ..runs.sink import StopRequest
+
+    p = open_project(project)
+    started = launch.start(p, start, until, force, detached=detach)
+    if started is None:
+        err.print(f"{p.name}: every stage is done (--force reruns them)")
+        _print_status(p)
+        if until is None and p.layout.report_json.is_file():
+            _print_saved_report(p)
+        return
+    stages = started.meta["stages"]
+    if detach:
+        out.print(f"started run {started.id} (pid {started.meta['pid']}): {' → '.join(stages)}")
+        out.print(
+            f"follow it with `bsf logs {started.id} -f`; stop it with `bsf cancel {started.id}`"
+        )
+        return
+    from .render import RichEvents
+
+    stop = StopRequest()
+    previous = signal.getsignal(signal.SIGTERM)
+    stop.install()  # SIGTERM (bsf cancel) stops at the next batch or epoch boundary
+    err.print(f"run {started.id}: {' → '.join(stages)}", markup=False)
+    options = started.meta["options"]
+    try:
+        with RichEvents(err) as display:
+            state, error = runner.execute(
+                started, p, stages, force=force, start=options["from"], display=display, stop=stop
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if state == RunState.CANCELLED:
+        err.print(f"cancelled: {error}; finished work is kept, `bsf run {p.folder}` continues")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if state != RunState.DONE:
+        err.print(f"error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILURE)
+    _print_status(p)
+    if "report" in stages:
+        _print_saved_report(p)
+
+
+@guarded
+def status(
+    project: ProjectArg,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each stage: done, stale, partial, missing, running, failed or cancelled."""
+    p = open_project(project)
+    if as_json:
+        from ..runs.status import project_status
+
+        out.print_json(json.dumps(project_status(p)))
+        return
+    _print_status(p)
+
+
+@guarded
+def ps(
+    folder: Annotated[str, typer.Argument(help="projects folder (or one project)")] = "projects",
+    every: Annotated[bool, typer.Option("--all", help="also finished runs")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Runs across projects: live ones (and, with --all, finished ones too)."""
+    from ..runs import store
+    from ..views import run_row, runs_to_show
+
+    rows, _ = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
+    if as_json:
+        out.print_json(json.dumps([r.to_dict() for r in rows]))
+        return
+    if not rows:
+        out.print(f"no runs under {folder}")
+        return
+    table = Table(title_justify="left")
+    table.add_column("run", no_wrap=True)
+    for column in ("project", "state", "stage", "started", "took"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.id,
+            Path(r.project).name,
+            f"[{STATE_STYLE.get(r.state, '')}]{r.state}[/]",
+            r.progress,
+            when(r.started),
+            duration(r.seconds),
+        )
+    out.print(table)
+
+
+@guarded
+def logs(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
+    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+) -> None:
+    """A run's events as text; -f follows them until the run ends."""
+    from ..runs import store
+    from ..views import format_event
+
+    run = store.find(run_ref, Path(folder))
+    offset = 0
+    while True:
+        # the state is read before the events: a run that ended meanwhile has all its
+        # lines on disk by then, so the read below is its last
+        state = store.read(run.folder).state if follow else None
+        events, offset = store.read_events(run.events_path, offset)
+        for event in events:
+            line = format_event(event)
+            if line:
+                out.print(line, markup=False, highlight=False)
+            if event.get("kind") == "end":
+                return
+        if not follow:
+            return
+        if not state.live:
+            if state == RunState.LOST:
+                err.print(f"run {run.id} is lost: its process ended without an end event")
+            return
+        time.sleep(0.3)
+
+
+@guarded
+def cancel(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
+    wait: Annotated[float, typer.Option(help="seconds to wait for it to stop")] = 30.0,
+    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+) -> None:
+    """Stop a run: SIGTERM; the stage ends at its next batch or epoch boundary, keeping
+    what it finished."""
+    from ..runs import launch, store
+
+    run = store.find(run_ref, Path(folder))
+    state = launch.cancel(run, wait)
+    if state.live:
+        out.print(f"run {run.id}: SIGTERM sent; still stopping after {wait:g} s")
+    else:
+        out.print(f"run {run.id}: {state}")

@@ -1,0 +1,226 @@
+"""`bsf new`, `validate`, and each stage's own command: train, convert, simulate, tune,
+report. Each calls the stage's `run` under the project lock, with progress bars."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .app import ForceOpt, ProjectArg, err, guarded, open_project, out, writing
+from .render import RichEvents, accuracy_table, print_report
+
+
+@guarded
+def new(
+    name: Annotated[str, typer.Argument(help="a name (created under ./projects/) or a path")],
+    dataset: Annotated[
+        str, typer.Option(help="digits, mnist, cifar10, cifar100, tiny-imagenet or imagefolder")
+    ] = "digits",
+    arch: Annotated[str | None, typer.Option(help="architecture (default: the dataset's)")] = None,
+    ic: Annotated[
+        list[int] | None, typer.Option(help="IC block index (repeat for several)")
+    ] = None,
+    root: Annotated[str | None, typer.Option(help="dataset root folder")] = None,
+) -> None:
+    """Write a new project folder with a commented project.toml."""
+    from ..project import create_project
+
+    folder = Path(name) if ("/" in name or name.startswith(".")) else Path("projects") / name
+    target, config = create_project(folder, dataset, arch, list(ic or []), root)
+    err.print(f"wrote {target}")
+    out.print(
+        f"{folder}  ({config.data.dataset}, {config.model.arch}, IC at block "
+        f"{', '.join(map(str, config.ics))})"
+    )
+    err.print(f"next: edit it, then `bsf validate {folder}` and `bsf train {folder}`")
+
+
+@guarded
+def validate(project: ProjectArg) -> None:
+    """Check project.toml and that the dataset files can be found."""
+    from ..data import check_dataset_files
+
+    p = open_project(project)
+    check_dataset_files(p.config)
+    c = p.config
+    out.print(
+        f"ok: {p.folder} ({c.data.dataset}, {c.model.arch}, IC at block "
+        f"{', '.join(map(str, c.ics))})"
+    )
+
+
+@guarded
+def train(project: ProjectArg, force: ForceOpt = False) -> None:
+    """Train the ANN with its IC heads; resumes an interrupted run from its last epoch."""
+    from .. import train as train_stage
+
+    p = open_project(project)
+    with writing(p, "train"), RichEvents(err) as events:
+        result = train_stage.run(p, events, force=force)
+    acc = result["accuracy"]
+    out.print(
+        accuracy_table(
+            f"{p.name}: ANN accuracy ({result['epochs']} epochs, "
+            f"{result['train_seconds']:.1f} s on {result['device']})",
+            {"val (tune split)": acc["val"], "test": acc["test"]},
+        )
+    )
+    paths = p.layout
+    out.print(f"wrote {paths.ann_pt}, {paths.ann_json}, {paths.split_json}")
+
+
+@guarded
+def convert(project: ProjectArg, force: ForceOpt = False) -> None:
+    """Fold BatchNorm and normalise weights by activation percentiles into snn.pt."""
+    from .. import convert as convert_stage
+
+    p = open_project(project)
+    with writing(p, "convert"), RichEvents(err) as events:
+        result = convert_stage.run(p, events, force=force)
+    scales = Table(
+        title=f"per-layer scale λ ({result['percentile']:g}th percentile of "
+        f"{result['calibration']['samples']} {result['calibration']['split']} "
+        "images)",
+        title_justify="left",
+    )
+    scales.add_column("layer")
+    scales.add_column("λ", justify="right")
+    for name, value in result["scales"].items():
+        scales.add_row(name, f"{value:.4f}")
+    out.print(scales)
+    out.print(accuracy_table(f"{p.name}: accuracy on the tune split", result["accuracy"]))
+    out.print(
+        f"normalised logits × λ match the original within "
+        f"{result['max_relative_logit_error']:.1e} (relative)"
+    )
+    out.print(f"wrote {p.layout.snn_pt}, {p.layout.snn_json}")
+
+
+@guarded
+def simulate(
+    project: ProjectArg,
+    split: Annotated[str, typer.Option(help="tune or test")] = "test",
+    timesteps: Annotated[int | None, typer.Option(help="T (default [simulate] timesteps)")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="images per batch file")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N")] = None,
+    dtype: Annotated[str | None, typer.Option(help="float32, float64, bfloat16, float16")] = None,
+    limit: Annotated[int | None, typer.Option(help="simulate only the first N images")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace spikes made with other settings")
+    ] = False,
+) -> None:
+    """Simulate the converted SNN on a split; resumes at the first missing batch."""
+    from .. import simulate as simulate_stage
+
+    p = open_project(project)
+    with writing(p, "simulate"), RichEvents(err) as events:
+        manifest = simulate_stage.run(
+            p,
+            events,
+            split=split,
+            timesteps=timesteps,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            limit=limit,
+            force=overwrite,
+        )
+    folder = simulate_stage.spikes_folder(p, split)
+    entries = manifest["batches"]
+    timed = [e for e in entries if e.get("seconds")]
+    total_bytes = sum(e["bytes"] for e in entries)
+    out.print(
+        f"{folder}: {manifest['samples']} images × T = {manifest['timesteps']} in "
+        f"{len(entries)} batches, {total_bytes / 1e6:.2f} MB"
+    )
+    if timed:
+        steps = sum(e["samples"] for e in timed) * manifest["timesteps"]
+        seconds = sum(e["seconds"] for e in timed)
+        out.print(
+            f"{steps / seconds:,.0f} image-timesteps/s on {manifest['settings']['device']} "
+            f"(chunk {manifest['settings']['chunk']})"
+        )
+
+
+@guarded
+def tune(
+    project: ProjectArg,
+    numerics: Annotated[
+        str | None, typer.Option(help="exact (log-space) or reference (the authors' procedure)")
+    ] = None,
+) -> None:
+    """Tune α(t) for every step on the tune split (grid search and empirical Bayes)."""
+    from .. import tune as tune_stage
+    from ..layout import Layout
+    from ..reference_run import is_reference_folder
+    from ..states import Numerics
+
+    path = Path(project)
+    with RichEvents(err) as events:
+        if is_reference_folder(path):
+            summary = tune_stage.run_reference(
+                path, events, numerics=numerics or Numerics.REFERENCE
+            )
+            paths = Layout(path).reference_output
+        else:
+            p = open_project(project)
+            with writing(p, "tune"):
+                summary = tune_stage.run(p, events, numerics=numerics)
+            paths = p.layout
+    at_t = summary["at_T"]
+    out.print(
+        f"α(t) for t = 1…{summary['timesteps']} on {summary['samples']} tune samples "
+        f"({summary['numerics']} numerics, IC head {summary['ic_head']}, "
+        f"{summary['seconds']:.1f} s)"
+    )
+    out.print(
+        f"at T: α_grid {at_t['alpha_grid']:g} (tune accuracy {100 * at_t['accuracy_grid']:.2f}%), "
+        f"α_emp {at_t['alpha_emp']:.3g}"
+    )
+    out.print(f"wrote {paths.alpha_npz}, {paths.alpha_json}")
+
+
+@guarded
+def report(
+    project: ProjectArg,
+    energy: Annotated[str | None, typer.Option(help="spikesim or syops")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="target as a fraction of the ANN accuracy (0.97)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    csv_dir: Annotated[
+        str | None, typer.Option("--csv", help="write curves.csv and summary.csv to this folder")
+    ] = None,
+    ann_accuracy: Annotated[
+        float | None, typer.Option(help="reference folders: the ANN accuracy the target uses")
+    ] = None,
+) -> None:
+    """Accuracy against energy on the test split: final-only, IC-only, BSF-grid, BSF-emp."""
+    from .. import report as report_stage
+    from ..reference_run import is_reference_folder
+
+    if energy is not None:
+        report_stage.check_energy_model(energy)
+    path = Path(project)
+    with RichEvents(err) as events:
+        if is_reference_folder(path):
+            from ..reference_run import report_reference
+
+            result = report_reference(
+                path, events, energy=energy, target=target, ann_accuracy=ann_accuracy
+            )
+        else:
+            p = open_project(project)
+            with writing(p, "report"):
+                result = report_stage.run(p, events, energy=energy, target=target)
+    if csv_dir:
+        for written in report_stage.write_csv(result, Path(csv_dir)):
+            err.print(f"wrote {written}")
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    print_report(out, result)

@@ -1,0 +1,156 @@
+"""Where everything lives in a project folder: every artifact path, named once, and the
+one reader of JSON artifacts.
+
+A path inside the project is also its *key* (`spikes/tune/manifest.json`): artifacts
+record the digests of their inputs under these keys, and `bsf status` compares them.
+The batch files inside a split folder are the spike store's business
+(`bsf_engine.spikes.store`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError, MissingArtifactError
+
+CONFIG = "project.toml"
+ANN_PT = "ann.pt"
+ANN_JSON = "ann.json"
+SPLIT_JSON = "split.json"
+TRAIN_CHECKPOINT = "train.ckpt"
+SNN_PT = "snn.pt"
+SNN_JSON = "snn.json"
+SPIKES = "spikes"
+MANIFEST = "manifest.json"
+ALPHA_NPZ = "alpha.npz"
+ALPHA_JSON = "alpha.json"
+REPORT_JSON = "report.json"
+RUNS = "runs"
+LOCK = ".bsf.lock"
+# results that bsf computes on a folder written by the authors' scripts go here
+REFERENCE_OUTPUT = "bsf"
+
+
+def spikes_key(split: str) -> str:
+    return f"{SPIKES}/{split}"
+
+
+def manifest_key(split: str) -> str:
+    return f"{SPIKES}/{split}/{MANIFEST}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The paths of one project folder (or of the `bsf/` results folder of a reference run,
+    which holds the same alpha and report files)."""
+
+    folder: Path
+
+    def path(self, key: str) -> Path:
+        return self.folder / key
+
+    def key(self, path: Path) -> str:
+        return Path(path).relative_to(self.folder).as_posix()
+
+    @property
+    def config(self) -> Path:
+        return self.folder / CONFIG
+
+    @property
+    def ann_pt(self) -> Path:
+        return self.folder / ANN_PT
+
+    @property
+    def ann_json(self) -> Path:
+        return self.folder / ANN_JSON
+
+    @property
+    def split_json(self) -> Path:
+        return self.folder / SPLIT_JSON
+
+    @property
+    def train_checkpoint(self) -> Path:
+        return self.folder / TRAIN_CHECKPOINT
+
+    @property
+    def snn_pt(self) -> Path:
+        return self.folder / SNN_PT
+
+    @property
+    def snn_json(self) -> Path:
+        return self.folder / SNN_JSON
+
+    @property
+    def spikes_root(self) -> Path:
+        return self.folder / SPIKES
+
+    def spikes(self, split: str) -> Path:
+        return self.folder / spikes_key(split)
+
+    def manifest(self, split: str) -> Path:
+        return self.folder / manifest_key(split)
+
+    @property
+    def alpha_npz(self) -> Path:
+        return self.folder / ALPHA_NPZ
+
+    @property
+    def alpha_json(self) -> Path:
+        return self.folder / ALPHA_JSON
+
+    @property
+    def report_json(self) -> Path:
+        return self.folder / REPORT_JSON
+
+    @property
+    def runs(self) -> Path:
+        return self.folder / RUNS
+
+    @property
+    def lock(self) -> Path:
+        return self.folder / LOCK
+
+    @property
+    def reference_output(self) -> Layout:
+        return Layout(self.folder / REFERENCE_OUTPUT)
+
+
+def is_project(folder: str | os.PathLike[str]) -> bool:
+    return (Path(folder) / CONFIG).is_file()
+
+
+def find_projects(projects_dir: str | os.PathLike[str]) -> list[Path]:
+    """The project folders under a folder (or the folder itself, if it is one), by name."""
+    projects_dir = Path(projects_dir)
+    if is_project(projects_dir):
+        return [projects_dir]
+    if not projects_dir.is_dir():
+        return []
+    return sorted(p for p in projects_dir.iterdir() if is_project(p))
+
+
+def read_json(path: Path, redo: str = "delete it and rerun its stage") -> dict[str, Any]:
+    """A JSON artifact as a dict, or a one-line error: missing (MissingArtifactError), or
+    unreadable, not UTF-8, not JSON, not an object (DataError, saying how to `redo` it)."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MissingArtifactError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: corrupt ({exc.__class__.__name__}); {redo}") from None
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: corrupt (not a JSON object); {redo}")
+    return value
+
+
+def read_json_or_none(path: Path) -> dict[str, Any] | None:
+    """`read_json` for readers that show what there is (status, the TUI): None when the
+    file is missing or unreadable."""
+    try:
+        return read_json(path)
+    except (MissingArtifactError, DataError):
+        return None

@@ -1,0 +1,252 @@
+"""The stage registry: what each stage of the pipeline reads, writes and means.
+
+A stage is one module exposing `run(project, events=None, *, force=False, **options)`
+(the function its own command, `bsf run`, detached runs and the TUI all call) plus one
+entry in `STAGES` below: the config sections its result depends on, the artifacts whose
+digests it records (`inputs`), the artifacts it writes (`outputs`; `record` is the JSON
+among them that carries its stamp), how its key metric and its time read off that
+record, and how an interrupted run shows (`resumable`). `pipeline` turns the entries
+into status and plans; nothing else lists the stages.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from . import layout
+from .errors import DataError, MissingArtifactError
+from .layout import Layout
+from .spikes.store import broken_batches
+from .versioning import file_digest, stamp
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .events import Events
+    from .project import Project
+
+Meta = dict[str, Any]
+
+
+def _none(_: Meta) -> None:
+    return None
+
+
+def _recorded(meta: Meta) -> Mapping[str, Any]:
+    return meta.get("inputs", {})
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    command: str  # its own `bsf` command (also the stage named in its stamp)
+    module: str  # where its `run` lives; imported only when it runs
+    sections: tuple[str, ...]  # config sections it reads itself
+    record: str  # layout key of the JSON that holds its stamp and metrics
+    outputs: tuple[str, ...]  # every file that must exist for it to be done; [0] is shown
+    inputs: tuple[str, ...] = ()  # layout keys of the artifacts whose digests it records
+    inherits: tuple[str, ...] = ()  # earlier stages' sections folded into its stamp
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    resumable: bool = False  # an interrupted run leaves a partial result that a rerun continues
+    metric: Callable[[Meta], str | None] = _none
+    seconds: Callable[[Meta], float | None] = _none
+    # a reason the result is unfinished: (layout, record or None when it is missing)
+    unfinished: Callable[[Layout, Meta | None], str | None] = lambda _layout, _meta: None
+    recorded_inputs: Callable[[Meta], Mapping[str, Any]] = _recorded
+
+    # -- what the result depends on -----------------------------------------------------
+    def config_hash(self, config: Config) -> str:
+        return config.hash_of(*self.inherits, *self.sections)
+
+    def stamp(self, config: Config) -> dict[str, str]:
+        return stamp(self.command, self.config_hash(config))
+
+    @property
+    def changed_label(self) -> str:
+        """How a config change that makes it stale is named: `[convert] (or earlier)`."""
+        own = "/".join(f"[{s}]" for s in self.sections)
+        return own + (" (or earlier)" if self.inherits else "")
+
+    @property
+    def config_label(self) -> str:
+        """Every section its stamp covers: `[data]/[model]/[train]/[convert]`."""
+        return "/".join(f"[{s}]" for s in (*self.inherits, *self.sections))
+
+    def input_digests(self, paths: Layout) -> dict[str, str]:
+        """What its record stores under `inputs`: the digest of each input, by key."""
+        return {key: file_digest(paths.path(key)) for key in self.inputs}
+
+    # -- its result, seen by a later stage ----------------------------------------------
+    def is_current(self, project: Project) -> bool:
+        """Its record exists and was made from the current config."""
+        meta = layout.read_json_or_none(project.layout.path(self.record))
+        if meta is None:
+            return False
+        return meta.get("stamp", {}).get("config_hash") == self.config_hash(project.config)
+
+    def require_current(self, project: Project) -> None:
+        """Raise, naming the command to run, unless its result is there and current."""
+        paths = project.layout
+        artifact = paths.path(self.outputs[0])
+        if not all(paths.path(key).is_file() for key in self.outputs):
+            raise MissingArtifactError(
+                f"{artifact}: missing; run `bsf {self.command} {project.folder}` first"
+            )
+        if not self.is_current(project):
+            raise MissingArtifactError(
+                f"{artifact}: made from a different {self.config_label} config; rerun "
+                f"`bsf {self.command} {project.folder} --force`"
+            )
+
+    # -- running it ---------------------------------------------------------------------
+    def run(self, project: Project, events: Events, *, force: bool = False) -> dict[str, Any]:
+        """Its module's `run`; `force` redoes a finished result (a partial one resumes)."""
+        module = importlib.import_module(self.module)
+        return module.run(project, events, force=force, **self.options)
+
+
+# -- the stages' own readings of their records ----------------------------------------
+def _train_interrupted(paths: Layout, meta: Meta | None) -> str | None:
+    if meta is None and paths.train_checkpoint.is_file():
+        return "interrupted; `bsf run` resumes from its last epoch"
+    return None
+
+
+def _simulation_unfinished(split: str) -> Callable[[Layout, Meta | None], str | None]:
+    def unfinished(paths: Layout, manifest: Meta | None) -> str | None:
+        if manifest is None:
+            return None
+        if not manifest.get("complete"):
+            done = sum(int(e.get("samples", 0)) for e in manifest.get("batches", []))
+            return f"{done} of {manifest.get('samples')} samples; `bsf run` resumes"
+        broken = broken_batches(paths.spikes(split), manifest)
+        if broken:
+            first = broken[0]["file"]
+            return f"{first} is missing or truncated; `bsf run` simulates it again"
+        return None
+
+    return unfinished
+
+
+def _simulation_seconds(manifest: Meta) -> float | None:
+    seconds = [e.get("seconds") for e in manifest.get("batches", [])]
+    if seconds and all(isinstance(x, int | float) for x in seconds):
+        return round(sum(seconds), 2)
+    return None
+
+
+# What a simulation's identity calls its inputs (it refuses to resume over other ones).
+SIMULATION_IDENTITY_INPUTS = {"snn": layout.SNN_PT}
+
+
+def _simulation_inputs(manifest: Meta) -> dict[str, Any]:
+    identity = manifest.get("identity", {})
+    return {key: identity.get(name) for name, key in SIMULATION_IDENTITY_INPUTS.items()}
+
+
+def _simulation(split: str) -> Stage:
+    return Stage(
+        f"simulate-{split}",
+        "simulate",
+        "bsf_engine.simulate",
+        ("simulate",),
+        record=layout.manifest_key(split),
+        outputs=(layout.manifest_key(split),),
+        inputs=(layout.SNN_PT,),
+        options=MappingProxyType({"split": split}),
+        resumable=True,
+        metric=lambda m: f"{m.get('samples')} × T={m.get('timesteps')}",
+        seconds=_simulation_seconds,
+        unfinished=_simulation_unfinished(split),
+        recorded_inputs=_simulation_inputs,
+    )
+
+
+def _tune_metric(meta: Meta) -> str | None:
+    at_t = meta.get("at_T", {})
+    if "alpha_grid" not in at_t:
+        return None
+    return f"α(T) {at_t['alpha_grid']:g} / {at_t.get('alpha_emp', 0):g}"
+
+
+def _report_metric(meta: Meta) -> str | None:
+    grid = meta.get("methods", {}).get("bsf_grid", {})
+    if grid.get("reduction_pct") is not None:
+        return f"energy {-grid['reduction_pct']:+.1f}%"
+    return "BSF misses target" if meta.get("methods") else None
+
+
+def _optional(key: str, text: Callable[[Any], str]) -> Callable[[Meta], str | None]:
+    return lambda meta: None if meta.get(key) is None else text(meta[key])
+
+
+TRAIN = Stage(
+    "train",
+    "train",
+    "bsf_engine.train",
+    ("data", "model", "train"),
+    record=layout.ANN_JSON,
+    outputs=(layout.ANN_PT, layout.ANN_JSON),
+    resumable=True,
+    metric=_optional("final_test_accuracy", lambda v: f"test acc {v:.2%}"),
+    seconds=lambda meta: meta.get("train_seconds"),
+    unfinished=_train_interrupted,
+)
+CONVERT = Stage(
+    "convert",
+    "convert",
+    "bsf_engine.convert",
+    ("convert",),
+    inherits=TRAIN.sections,
+    record=layout.SNN_JSON,
+    outputs=(layout.SNN_PT, layout.SNN_JSON),
+    inputs=(layout.ANN_PT,),
+    metric=_optional("max_relative_logit_error", lambda v: f"logit err {v:.0e}"),
+    seconds=lambda meta: meta.get("convert_seconds"),
+)
+SIMULATE_TUNE = _simulation("tune")
+TUNE = Stage(
+    "tune",
+    "tune",
+    "bsf_engine.tune",
+    ("fusion",),
+    record=layout.ALPHA_JSON,
+    outputs=(layout.ALPHA_NPZ, layout.ALPHA_JSON),
+    inputs=(layout.manifest_key("tune"),),
+    metric=_tune_metric,
+    seconds=lambda meta: meta.get("seconds"),
+)
+SIMULATE_TEST = _simulation("test")
+REPORT = Stage(
+    "report",
+    "report",
+    "bsf_engine.report",
+    ("fusion", "energy"),
+    record=layout.REPORT_JSON,
+    outputs=(layout.REPORT_JSON,),
+    inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
+    metric=_report_metric,
+)
+
+STAGES: tuple[Stage, ...] = (TRAIN, CONVERT, SIMULATE_TUNE, TUNE, SIMULATE_TEST, REPORT)
+NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}
+SIMULATIONS: dict[str, Stage] = {"tune": SIMULATE_TUNE, "test": SIMULATE_TEST}
+
+
+def get(name: str, option: str = "stage") -> Stage:
+    """A stage by name (`simulate` alone is the test split's), or a one-line error."""
+    if name == "simulate":
+        return SIMULATE_TEST
+    if name not in BY_NAME:
+        raise DataError(f"{option} {name!r}: choose one of {', '.join(NAMES)}")
+    return BY_NAME[name]
+
+
+def simulation(split: str) -> Stage:
+    if split not in SIMULATIONS:
+        raise DataError(f"split {split!r}: choose {' or '.join(SIMULATIONS)}")
+    return SIMULATIONS[split]

@@ -1,0 +1,384 @@
+"""Read-models that every face renders: the CLI (Rich) and the TUI (Textual) show the same
+stage rows, run rows, event lines, report, α curves and spike samples, made here from
+the artifacts and the run store. Nothing here draws; numbers stay numbers (times as
+ISO text or epoch seconds) and each face formats them its way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import layout
+from .errors import BsfError
+from .layout import Layout
+from .project import Project
+from .runs import store
+from .runs.status import project_status
+from .states import METHOD_LABELS, EnergyModel, Method, RunState, StageState
+
+__all__ = [
+    "METHOD_LABELS",
+    "AlphaCurves",
+    "EnergyView",
+    "Method",
+    "ProjectRow",
+    "RunRow",
+    "SampleView",
+    "StageRow",
+    "alpha_curves",
+    "energy_view",
+    "format_event",
+    "project_row",
+    "project_runs",
+    "run_row",
+    "runs_to_show",
+    "spike_sample",
+    "stage_rows",
+]
+
+
+# stages ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageRow:
+    """One stage as `bsf status` and the Overview tab show it."""
+
+    name: str
+    state: StageState
+    created: str | None
+    seconds: float | None
+    metric: str
+    note: str
+
+
+# a stage in one of these states names the run that left it so
+RUN_NOTED = (StageState.RUNNING, StageState.FAILED, StageState.LOST, StageState.CANCELLED)
+
+
+def stage_rows(status: dict[str, Any]) -> list[StageRow]:
+    """The rows of a `runs.status.project_status` result, in stage order."""
+    rows = []
+    for name, s in status["stages"].items():
+        note = "; ".join(s["reasons"]) or s.get("error") or ""
+        if s.get("run") and s["state"] in RUN_NOTED:
+            note = f"run {s['run']}" + (f": {note}" if note else "")
+        rows.append(
+            StageRow(
+                name, StageState(s["state"]), s["created"], s["seconds"], s["metric"] or "", note
+            )
+        )
+    return rows
+
+
+# runs -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunRow:
+    """One run as `bsf ps` and the Runs tab show it."""
+
+    id: str
+    project: str
+    state: RunState
+    stage: str | None
+    stages: list[str]
+    started: str | None  # ISO time
+    started_at: float | None  # epoch seconds
+    seconds: float | None
+    detached: bool
+    error: str | None
+    pid: int | None
+    host: str | None
+
+    @property
+    def progress(self) -> str:
+        """`tune (4/6)`: the stage it is in, and where that is in its plan."""
+        if not self.stage:
+            return ""
+        if self.stage in self.stages:
+            return f"{self.stage} ({self.stages.index(self.stage) + 1}/{len(self.stages)})"
+        return self.stage
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `bsf ps --json` prints."""
+        return {
+            "id": self.id,
+            "project": self.project,
+            "state": self.state,
+            "stage": self.stage,
+            "stages": self.stages,
+            "started": self.started,
+            "seconds": self.seconds,
+            "detached": self.detached,
+            "error": self.error,
+            "pid": self.pid,
+            "host": self.host,
+        }
+
+
+def run_row(run: store.Run) -> RunRow:
+    seconds = run.seconds()
+    meta = run.meta
+    return RunRow(
+        id=run.id,
+        project=str(run.project),
+        state=run.state,
+        stage=meta.get("stage"),
+        stages=list(meta.get("stages", [])),
+        started=meta.get("started") or meta.get("created"),
+        started_at=meta.get("started_at"),
+        seconds=None if seconds is None else round(seconds, 1),
+        detached=bool(meta.get("detached")),
+        error=meta.get("error"),
+        pid=meta.get("pid"),
+        host=meta.get("host"),
+    )
+
+
+def project_runs(folder: Path) -> list[RunRow]:
+    """A project's runs, newest first."""
+    return [run_row(run) for run in reversed(store.project_runs(folder))]
+
+
+SHOWN_WHEN_FINISHED = 5
+
+
+def runs_to_show(rows: list[RunRow], every: bool) -> tuple[list[RunRow], bool]:
+    """`bsf ps`: live (and lost) runs, else the last few finished ones; with `every`, all.
+    Also says whether it fell back to finished runs."""
+    if every:
+        return rows, False
+    live = [r for r in rows if r.state.live or r.state == RunState.LOST]
+    if live:
+        return live, False
+    return rows[-SHOWN_WHEN_FINISHED:], bool(rows)
+
+
+# events ---------------------------------------------------------------------------------
+EVENT_FIELDS = ("time", "stage", "kind", "task", "done", "total", "unit")
+
+
+def format_event(event: dict[str, Any]) -> str | None:
+    """One line of text for an event (None for those not worth a line)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", 0)))
+    stage = event.get("stage") or "-"
+    kind = event.get("kind")
+    if kind == "progress":
+        total = event.get("total")
+        share = f"{event.get('done')}/{total}" if total else str(event.get("done"))
+        extra = " ".join(f"{k}={v}" for k, v in event.items() if k not in EVENT_FIELDS)
+        text = f"{event.get('task')} {share} {event.get('unit', '')} {extra}".rstrip()
+    elif kind == "metric":
+        text = f"{event.get('name')} = {event.get('value')}"
+    elif kind == "log":
+        text = str(event.get("message", ""))
+    elif kind == "artifact":
+        text = f"wrote {event.get('path')}"
+    elif kind == "stage":
+        text = f"stage {event.get('state')}" + (
+            f" ({event['seconds']:.1f} s)" if event.get("seconds") is not None else ""
+        )
+    elif kind == "start":
+        text = "start: " + " → ".join(event.get("stages", []))
+    elif kind == "end":
+        text = f"end: {event.get('state')}" + (f" — {event['error']}" if event.get("error") else "")
+    else:
+        return None
+    return f"{stamp} {stage:<13} {kind:<8} {text}"
+
+
+# projects -------------------------------------------------------------------------------
+@dataclass
+class ProjectRow:
+    """One line of the projects table."""
+
+    name: str
+    folder: Path
+    states: dict[str, StageState] = field(default_factory=dict)
+    ann_accuracy: float | None = None
+    reduction: float | None = None  # BSF-grid energy reduction at the target, %
+    running: str | None = None
+    error: str | None = None
+
+
+def project_row(folder: Path) -> ProjectRow:
+    row = ProjectRow(folder.name, folder)
+    try:
+        status = project_status(Project.open(folder))
+    except BsfError as exc:
+        row.error = exc.problems[0]
+        return row
+    row.states = {name: StageState(s["state"]) for name, s in status["stages"].items()}
+    row.running = status["running"]
+    paths = Layout(folder)
+    ann = layout.read_json_or_none(paths.ann_json)
+    if ann:
+        row.ann_accuracy = ann.get("final_test_accuracy")
+    report = layout.read_json_or_none(paths.report_json)
+    if report:
+        row.reduction = report.get("methods", {}).get(Method.BSF_GRID, {}).get("reduction_pct")
+    return row
+
+
+# α --------------------------------------------------------------------------------------
+@dataclass
+class AlphaCurves:
+    grid: np.ndarray
+    emp: np.ndarray
+    grid_approx: np.ndarray
+    emp_approx: np.ndarray
+    knots: np.ndarray
+    accuracy_grid: np.ndarray
+    numerics: str
+    ic_head: str
+
+
+def alpha_curves(folder: Path) -> AlphaCurves | None:
+    """A project's α(t) (None before `bsf tune`, or when alpha.npz is unreadable)."""
+    paths = Layout(folder)
+    meta = layout.read_json_or_none(paths.alpha_json) or {}
+    try:
+        with np.load(paths.alpha_npz) as z:
+            arrays = {key: z[key] for key in z.files}
+    except (OSError, ValueError):
+        return None
+    return AlphaCurves(
+        arrays["alpha_grid"],
+        arrays["alpha_emp"],
+        arrays["alpha_grid_approx"],
+        arrays["alpha_emp_approx"],
+        arrays["knots"],
+        arrays["accuracy_grid"],
+        meta.get("numerics", "?"),
+        meta.get("ic_head", "?"),
+    )
+
+
+# energy–accuracy --------------------------------------------------------------------------
+@dataclass
+class EnergyView:
+    accuracy: dict[str, np.ndarray]
+    energy: dict[str, np.ndarray]  # J, cumulative
+    target: float
+    target_fraction: float
+    model: str
+    methods: dict[str, dict[str, Any]]
+    note: str = ""
+
+
+def energy_view(folder: Path, model: str | None = None, fraction: float | None = None):
+    """report.json's curves, with the target (and, where it can, the energy model)
+    switched without touching the spikes: SpikeSim needs only the layer shapes."""
+    from . import report as report_stage
+    from .models.spec import ModelSpec
+
+    paths = Layout(folder)
+    report = layout.read_json_or_none(paths.report_json)
+    if report is None:
+        return None
+    accuracy = {k: np.asarray(v) for k, v in report["curves"]["accuracy"].items()}
+    energy = {k: np.asarray(v) for k, v in report["curves"]["energy_J"].items()}
+    note = ""
+    model = model or report["energy_model"]
+    if model != report["energy_model"]:
+        if model == EnergyModel.SPIKESIM:
+            project = Project.open(folder)
+            spec = ModelSpec.from_dict(layout.read_json(paths.snn_json)["spec"])
+            energy = report_stage.energy_curves(
+                spec, model, project.config.energy, len(accuracy[Method.FINAL]), None
+            )
+        else:
+            model = report["energy_model"]
+            note = "SyOPs needs per-layer spike counts: run `bsf report --energy syops`"
+    fraction = fraction if fraction is not None else report["target_fraction"]
+    basis = report.get("ann_accuracy") or float(accuracy[Method.FINAL][-1])
+    target = fraction * basis
+    methods = report_stage.headline(accuracy, energy, target)
+    return EnergyView(accuracy, energy, target, fraction, model, methods, note)
+
+
+# spikes ---------------------------------------------------------------------------------
+@dataclass
+class SampleView:
+    """One sample of a spike source: every head's trace and, once α is tuned, the BSF
+    posterior mean per class over time."""
+
+    split: str  # the project's split, or the kind of a folder that is not a project
+    batch: int
+    sample: int
+    batches: int
+    batch_size: int
+    label: int
+    position: int  # in its split (-1 where the files do not say)
+    traces: dict[str, Any]  # head -> spikes.summary.HeadTrace
+    posterior: np.ndarray | None  # [T, K] BSF posterior mean (grid α), if tuned
+    prediction: np.ndarray | None  # [T] BSF prediction
+    misclassified: list[int]  # samples of this batch predicted wrong at T
+
+    @property
+    def timesteps(self) -> int:
+        return len(self.traces["final"].prediction)
+
+    @property
+    def ic_head(self) -> str | None:
+        return next((h for h in self.traces if h != "final"), None)
+
+    @property
+    def predicted(self) -> int:
+        """What it predicts at T: BSF where α is tuned, else the final head."""
+        if self.prediction is not None:
+            return int(self.prediction[-1])
+        return self.traces["final"].final_prediction
+
+
+def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleView | None:
+    """One sample of a simulated split (a project's spikes/<split>, or any spike folder such
+    as the reference layouts); batch and sample are clamped into range."""
+    import torch
+
+    from . import fusion
+    from .spikes import open_spikes
+    from .spikes.summary import sample_view
+
+    project = layout.is_project(folder)
+    path = Layout(folder).spikes(split) if project else folder
+    if not path.exists():
+        return None
+    source = open_spikes(path)
+    if source.num_batches == 0:
+        return None
+    batch = max(0, min(batch, source.num_batches - 1))
+    data = source.batch(batch)
+    sample = max(0, min(sample, data.size - 1))
+    label, traces, position = sample_view(source, batch, sample)
+    by_head = {trace.name: trace for trace in traces}
+    m = torch.from_numpy(data.cumulative("final").astype(np.int64))
+    labels = torch.from_numpy(np.asarray(data.labels))
+    steps = torch.arange(1, source.timesteps + 1, dtype=torch.float64)
+    ic = next((h for h in data.heads if h != "final"), None)
+    alpha = alpha_curves(folder) if project else None
+    posterior = prediction = None
+    if ic is not None and alpha is not None and len(alpha.grid_approx) == source.timesteps:
+        k = torch.from_numpy(data.cumulative(ic).astype(np.int64))
+        a = torch.as_tensor(alpha.grid_approx, dtype=torch.float64).view(-1, 1)
+        posterior = fusion.posterior_mean(a, m[:, sample], k[:, sample], steps).numpy()
+        prediction = posterior.argmax(-1)
+        last = fusion.posterior_mean(float(alpha.grid_approx[-1]), m[-1], k[-1], float(steps[-1]))
+        wrong = (last.argmax(-1) != labels).nonzero(as_tuple=True)[0].tolist()
+    else:
+        wrong = (m[-1].argmax(-1) != labels).nonzero(as_tuple=True)[0].tolist()
+    return SampleView(
+        split if project else source.kind,
+        batch,
+        sample,
+        source.num_batches,
+        data.size,
+        label,
+        position,
+        by_head,
+        posterior,
+        prediction,
+        wrong,
+    )
