@@ -1,4 +1,9 @@
-"""A small project with real artifacts (made by the engine), a fake launcher, pinned times."""
+"""Projects for the TUI tests, a fake launcher, pinned times.
+
+Snapshots are taken of a project made from set values (tests/handmade.py): what they
+show must not depend on the machine. The Pilot flows run on a project the engine really
+trained, converted and simulated, and assert on structure, not pixels.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from bsf_engine.project import Project
 from bsf_engine.runs import launch, store
 
 from ..conftest import TINY_DIGITS
+from ..handmade import make_finished_project
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
 PROJECT = TINY_DIGITS.replace("epochs = 3", "epochs = 4") + (
@@ -66,6 +72,26 @@ def projects(made_project, tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     root = Path("projects")
     shutil.copytree(made_project, root / "tiny")
+    (root / "blank").mkdir()
+    (root / "blank" / "project.toml").write_text(PROJECT)
+    return root
+
+
+@pytest.fixture(scope="session")
+def handmade_project(tmp_path_factory) -> Path:
+    """A finished project whose every artifact holds set values (no training)."""
+    folder = tmp_path_factory.mktemp("tui-handmade") / "tiny"
+    folder.mkdir(parents=True)
+    (folder / "project.toml").write_text(PROJECT)
+    return make_finished_project(folder)
+
+
+@pytest.fixture
+def handmade(handmade_project, tmp_path, monkeypatch) -> Path:
+    """`projects/` as `projects` holds it, with the hand-made project as `tiny`."""
+    monkeypatch.chdir(tmp_path)
+    root = Path("projects")
+    shutil.copytree(handmade_project, root / "tiny")
     (root / "blank").mkdir()
     (root / "blank" / "project.toml").write_text(PROJECT)
     return root

@@ -1,4 +1,5 @@
-"""SVG snapshots of every screen and tab on a project with real artifacts.
+"""SVG snapshots of every screen and tab, on a project made from set values
+(tests/handmade.py), so that they are the same on every machine.
 
 Update them after an intended change with `pytest tests/tui --snapshot-update`,
 and look at the report before committing.
@@ -45,32 +46,32 @@ def open_tab(key: str | None):
     ("tab", "key"),
     [("overview", None), ("runs", "2"), ("alpha", "3"), ("energy", "4"), ("spikes", "5")],
 )
-def test_project_tabs(snap_compare, projects, pinned, tab, key) -> None:
-    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=open_tab(key))
+def test_project_tabs(snap_compare, handmade, pinned, tab, key) -> None:
+    assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=open_tab(key))
 
 
 @pytest.mark.parametrize(("tab", "key"), [("overview", None), ("runs", "2"), ("energy", "4")])
-def test_project_tabs_at_80x24(snap_compare, projects, pinned, tab, key) -> None:
-    assert snap_compare(app_for(projects), terminal_size=(80, 24), run_before=open_tab(key))
+def test_project_tabs_at_80x24(snap_compare, handmade, pinned, tab, key) -> None:
+    assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=open_tab(key))
 
 
-def test_projects_screen(snap_compare, projects, pinned) -> None:
-    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=settle)
+def test_projects_screen(snap_compare, handmade, pinned) -> None:
+    assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=settle)
 
 
-def test_help_screen(snap_compare, projects, pinned) -> None:
+def test_help_screen(snap_compare, handmade, pinned) -> None:
     async def run_before(pilot) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
 
-    assert snap_compare(app_for(projects), terminal_size=(100, 34), run_before=run_before)
+    assert snap_compare(app_for(handmade), terminal_size=(100, 34), run_before=run_before)
 
 
-def test_compare_screen(snap_compare, projects, pinned) -> None:
+def test_compare_screen(snap_compare, handmade, pinned) -> None:
     import shutil
 
-    shutil.copytree(projects / "tiny", projects / "tiny-copy")
+    shutil.copytree(handmade / "tiny", handmade / "tiny-copy")
 
     async def run_before(pilot) -> None:
         await settle(pilot)
@@ -82,4 +83,4 @@ def test_compare_screen(snap_compare, projects, pinned) -> None:
         await pilot.press("c")
         await settle(pilot)
 
-    assert snap_compare(app_for(projects), terminal_size=(140, 45), run_before=run_before)
+    assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=run_before)
