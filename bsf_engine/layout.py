@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import DataError, MissingArtifactError
 
 CONFIG = "project.toml"
@@ -31,7 +33,8 @@ ALPHA_JSON = "alpha.json"
 REPORT_JSON = "report.json"
 RUNS = "runs"
 LOCK = ".bsf.lock"
-# results that bsf computes on a folder written by the authors' scripts go here
+# a folder written by the authors' scripts: their settings, and where bsf's results go
+REFERENCE_COMMAND = "command.json"
 REFERENCE_OUTPUT = "bsf"
 
 
@@ -140,11 +143,36 @@ def read_json(path: Path, redo: str = "delete it and rerun its stage") -> dict[s
         value = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MissingArtifactError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: corrupt ({exc.__class__.__name__}); {redo}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: corrupt (not UTF-8 text); {redo}") from None
+    except json.JSONDecodeError:
+        raise DataError(f"{path}: corrupt (not JSON); {redo}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc.strerror or exc}); {redo}") from None
     if not isinstance(value, dict):
         raise DataError(f"{path}: corrupt (not a JSON object); {redo}")
     return value
+
+
+def read_npz(path: Path, missing: str, redo: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npz artifact, or a one-line error saying what to run when it is
+    `missing` and how to `redo` it when it is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise MissingArtifactError(f"{path}: missing; {missing}") from None
+    except Exception as exc:  # np.load raises whatever its zip and format readers raise
+        raise MissingArtifactError(
+            f"{path}: unreadable ({exc.__class__.__name__}); {redo}"
+        ) from None
+
+
+def read_npz_or_none(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        return read_npz(path, "", "")
+    except MissingArtifactError:
+        return None
 
 
 def read_json_or_none(path: Path) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ project; results go to `<folder>/bsf/`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,10 @@ def _find(folder: Path, names: list[str]) -> Path | None:
 
 
 def read_command(folder: Path) -> dict[str, Any]:
-    path = folder / "command.json"
+    path = folder / layout.REFERENCE_COMMAND
     if not path.is_file():
-        raise DataError(f"{folder}: no command.json (the reference run's settings)")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(f"{path}: not JSON") from None
+        raise DataError(f"{folder}: no {path.name} (the reference run's settings)")
+    return layout.read_json(path, "it holds the reference run's settings; restore it")
 
 
 def spec_from_command(command: dict[str, Any], classes: int) -> ModelSpec:
@@ -64,6 +60,13 @@ def spec_from_command(command: dict[str, Any], classes: int) -> ModelSpec:
     return ModelSpec(arch, channels, size, classes, (ic,))
 
 
+def _their_npz(path: Path, key: str) -> dict[str, np.ndarray]:
+    arrays = layout.read_npz(path, "", "it was written by the authors' scripts; restore it")
+    if key not in arrays:
+        raise DataError(f"{path}: no {key!r} array (not one of the authors' α files?)")
+    return arrays
+
+
 def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
     """The run's α curves: their piecewise-linear files, else their raw ones, else bsf's."""
     curves = {}
@@ -71,19 +74,18 @@ def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
         linear = _find(folder, [f"division_linear_alpha_{kind}.npz"])
         raw = _find(folder, [f"alpha_output_{kind}.npz"])
         if linear is not None:
-            with np.load(linear) as npz:
-                curves[f"alpha_{kind}_approx"] = np.asarray(npz["y"], dtype=np.float64)
+            npz = _their_npz(linear, "y")
+            curves[f"alpha_{kind}_approx"] = np.asarray(npz["y"], dtype=np.float64)
         elif raw is not None:
-            with np.load(raw) as npz:
-                values = np.asarray(npz["alpha"], dtype=np.float64)
+            values = np.asarray(_their_npz(raw, "alpha")["alpha"], dtype=np.float64)
             curves[f"alpha_{kind}_approx"] = search.approximate(
                 values, search.knots_for(len(values))
             )
     ours = Layout(folder).reference_output.alpha_npz
     if len(curves) < 2 and ours.is_file():
-        with np.load(ours) as npz:
-            for kind in ("grid", "emp"):
-                curves.setdefault(f"alpha_{kind}_approx", npz[f"alpha_{kind}_approx"])
+        npz = layout.read_npz(ours, "", f"rerun `bsf tune {folder}`")
+        for kind in ("grid", "emp"):
+            curves.setdefault(f"alpha_{kind}_approx", npz[f"alpha_{kind}_approx"])
     if len(curves) < 2:
         raise DataError(
             f"{folder}: no α curves (division_linear_alpha_*.npz, "
@@ -134,7 +136,7 @@ def is_reference_folder(path: Path) -> bool:
         return False
     names = {p.name for p in path.iterdir()}
     return (
-        "command.json" in names
+        layout.REFERENCE_COMMAND in names
         or "train" in names
         or any(n.startswith(("snn", "alpha_output", "division_linear")) for n in names)
     )

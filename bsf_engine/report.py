@@ -23,7 +23,7 @@ from .energy import SpikeSimConstants, spikesim_step_energy, syops_model
 from .errors import DataError, MissingArtifactError
 from .events import Events
 from .models.spec import ModelSpec
-from .spikes import open_project_split
+from .spikes import SpikeSource, open_project_split
 from .stages import REPORT
 from .states import EnergyModel, Method
 
@@ -31,7 +31,11 @@ TIME_BLOCK = 128
 
 
 def accuracy_curves(
-    source, alpha_grid: np.ndarray, alpha_emp: np.ndarray, ic: str, events: Events | None = None
+    source: SpikeSource,
+    alpha_grid: np.ndarray,
+    alpha_emp: np.ndarray,
+    ic: str,
+    events: Events | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
     """Per-step accuracy of every method, and mean spikes per sample per population [T, L]."""
     events = events or Events()
@@ -142,7 +146,7 @@ def headline(
 
 
 def build_report(
-    source,
+    source: SpikeSource,
     alpha: dict[str, np.ndarray],
     ic: str,
     spec: ModelSpec,
@@ -228,18 +232,6 @@ def write_csv(report: dict[str, Any], folder: Path) -> list[Path]:
     return [path, summary]
 
 
-def load_alpha(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path) as npz:
-            return {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise MissingArtifactError(f"{path}: missing; run `bsf tune` first") from None
-    except Exception as exc:
-        raise MissingArtifactError(
-            f"{path}: unreadable ({exc.__class__.__name__}); rerun `bsf tune`"
-        ) from None
-
-
 def check_energy_model(model: str) -> EnergyModel:
     try:
         return EnergyModel(model)
@@ -272,7 +264,7 @@ def run(
     fraction = check_target(cfg.fusion.target if target is None else target)
     paths = project.layout
     source = open_project_split(paths, "test")
-    alpha = load_alpha(paths.alpha_npz)
+    alpha = layout.read_npz(paths.alpha_npz, "run `bsf tune` first", "rerun `bsf tune`")
     meta = layout.read_json(paths.alpha_json, redo="rerun `bsf tune`")
     if len(alpha["alpha_grid_approx"]) != source.timesteps:
         raise MissingArtifactError(

@@ -23,7 +23,7 @@ from .config.schema import FusionSection
 from .errors import DataError
 from .events import Events
 from .layout import Layout
-from .spikes import open_project_split, open_spikes
+from .spikes import SpikeSource, open_project_split, open_spikes
 from .spikes.split_counts import SplitCounts
 from .stages import TUNE
 from .states import Numerics
@@ -44,7 +44,9 @@ def alpha_grid(fusion_cfg) -> np.ndarray:
     return fusion_cfg.alpha_min + fusion_cfg.alpha_step * np.arange(count)
 
 
-def tune_source(source, settings: TuneSettings, events: Events | None = None) -> dict[str, Any]:
+def tune_source(
+    source: SpikeSource, settings: TuneSettings, events: Events | None = None
+) -> dict[str, Any]:
     """α(t) curves from any spike source (bsf split folder or reference tuning folder)."""
     events = events or Events()
     timesteps = source.timesteps

@@ -239,10 +239,8 @@ def alpha_curves(folder: Path) -> AlphaCurves | None:
     """A project's α(t) (None before `bsf tune`, or when alpha.npz is unreadable)."""
     paths = Layout(folder)
     meta = layout.read_json_or_none(paths.alpha_json) or {}
-    try:
-        with np.load(paths.alpha_npz) as z:
-            arrays = {key: z[key] for key in z.files}
-    except (OSError, ValueError):
+    arrays = layout.read_npz_or_none(paths.alpha_npz)
+    if arrays is None:
         return None
     return AlphaCurves(
         arrays["alpha_grid"],

@@ -135,11 +135,7 @@ def _take_over(path: Path, stale: dict[str, Any]) -> None:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) else None
+    return layout.read_json_or_none(path)
 
 
 def _garbled(path: Path) -> bool:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
-from ..errors import BsfError
+from .. import atomic, layout
+from ..errors import BsfError, DataError, MissingArtifactError
 from ..layout import Layout, find_projects
 from ..states import RunState
 from ..versioning import now_iso
@@ -102,12 +102,10 @@ def create(project_folder: Path, run_id: str, **meta: Any) -> Run:
 def read(folder: Path) -> Run:
     path = Path(folder) / RUN_JSON
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        meta = layout.read_json(path)
+    except MissingArtifactError:
         raise RunNotFoundError(f"{folder}: not a run folder (no {RUN_JSON})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        meta = {"id": Path(folder).name, "state": RunState.FAILED, "error": f"{path} is corrupt"}
-    if not isinstance(meta, dict):
+    except DataError:
         meta = {"id": Path(folder).name, "state": RunState.FAILED, "error": f"{path} is corrupt"}
     return Run(Path(folder), meta)
 

@@ -16,9 +16,17 @@ from ..errors import DataError, MissingArtifactError
 from ..layout import MANIFEST, Layout
 from .batch import SpikeBatch
 from .reference import ReferenceTestFolder, ReferenceTuneFolder
+from .source import SpikeSource
 from .store import SplitStore, read_batch_file
 
-__all__ = ["SpikeBatch", "SplitStore", "open_project_split", "open_spikes", "read_batch_file"]
+__all__ = [
+    "SpikeBatch",
+    "SpikeSource",
+    "SplitStore",
+    "open_project_split",
+    "open_spikes",
+    "read_batch_file",
+]
 
 
 class SingleBatch:
@@ -49,7 +57,7 @@ class SingleBatch:
         return self._batch.labels
 
 
-def open_spikes(path: str | Path):
+def open_spikes(path: str | Path) -> SpikeSource:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")

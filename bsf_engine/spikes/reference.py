@@ -10,7 +10,6 @@ names `ic_index`, else `ic`.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import layout
 from ..errors import DataError
 from ..models.spec import ic_name
 from .batch import SpikeBatch
@@ -55,12 +55,9 @@ def _load(path: Path, key: str) -> np.ndarray:
 
 def _ic_name(folder: Path) -> str:
     for candidate in (folder, *folder.parents[:3]):
-        command = candidate / "command.json"
+        command = candidate / layout.REFERENCE_COMMAND
         if command.is_file():
-            try:
-                ic = json.loads(command.read_text()).get("ic_index")
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                return "ic"
+            ic = (layout.read_json_or_none(command) or {}).get("ic_index")
             return ic_name(ic) if isinstance(ic, int) else "ic"
     return "ic"
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from .source import SpikeSource
 
 BITS = 8
 
@@ -21,7 +22,7 @@ BITS = 8
 class SplitCounts:
     """Labels, batch of each sample, and two heads' spikes bit-packed along time."""
 
-    def __init__(self, source, heads: tuple[str, str], on_batch=None) -> None:
+    def __init__(self, source: SpikeSource, heads: tuple[str, str], on_batch=None) -> None:
         """Read every batch of `source`; `on_batch(done)` after each (for progress)."""
         labels, groups = [], []
         packed: dict[str, list[np.ndarray]] = {head: [] for head in heads}

@@ -10,7 +10,6 @@ simulation is complete; it is rewritten atomically after every batch.
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import atomic
+from .. import atomic, layout
 from ..errors import DataError
 from ..layout import MANIFEST
 from .batch import SpikeBatch
@@ -96,14 +95,9 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     path = folder / MANIFEST
     if not path.is_file():
         return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DataError(
-            f"{path}: corrupt (not JSON); delete the folder's manifest.json and "
-            "rerun `bsf simulate --overwrite`"
-        ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    redo = f"delete the folder's {MANIFEST} and rerun `bsf simulate --overwrite`"
+    manifest = layout.read_json(path, redo)
+    if manifest.get("format") != FORMAT:
         raise DataError(f"{path}: not a bsf spike manifest")
     if manifest.get("version") != VERSION:
         raise DataError(

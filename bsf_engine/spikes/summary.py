@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from .source import SpikeSource
 
 
-def summarize(source) -> dict[str, Any]:
+def summarize(source: SpikeSource) -> dict[str, Any]:
     labels = source.labels()
     classes = source.num_classes
     summary: dict[str, Any] = {
@@ -67,7 +68,9 @@ def running_prediction(cumulative: np.ndarray) -> np.ndarray:
     return np.where(cumulative.max(axis=-1) > 0, prediction, -1)
 
 
-def sample_view(source, batch_index: int, sample: int) -> tuple[int, list[HeadTrace], int]:
+def sample_view(
+    source: SpikeSource, batch_index: int, sample: int
+) -> tuple[int, list[HeadTrace], int]:
     """(label, one trace per head, position of the sample in its split or -1)."""
     batch = source.batch(batch_index)
     if not 0 <= sample < batch.size:
@@ -83,7 +86,9 @@ def sample_view(source, batch_index: int, sample: int) -> tuple[int, list[HeadTr
     return int(batch.labels[sample]), traces, position
 
 
-def accuracy_over_time(source, head: str, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+def accuracy_over_time(
+    source: SpikeSource, head: str, points: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
     """(steps, accuracy of the running prediction of `head` at those steps) over all batches."""
     steps = np.unique(np.linspace(1, source.timesteps, min(points, source.timesteps)).astype(int))
     correct = np.zeros(steps.shape, dtype=np.int64)
