@@ -23,9 +23,6 @@ from .versioning import file_digest_cached
 if TYPE_CHECKING:
     from .project import Project
 
-STAGES = stages.NAMES
-
-
 @dataclass
 class StageStatus:
     name: str
@@ -107,11 +104,12 @@ def plan(
     """The stages `bsf run` runs: from the first that is not done (or `start`, which is
     always run) through `until`; everything after a stage that runs runs too, since
     its inputs change."""
-    first = STAGES.index(start) if start else 0
-    last = STAGES.index(until) if until else len(STAGES) - 1
+    names = stages.NAMES
+    first = names.index(start) if start else 0
+    last = names.index(until) if until else len(names) - 1
     if first > last:
         raise DataError(f"--from {start} comes after --until {until}")
-    chosen = STAGES[first : last + 1]
+    chosen = names[first : last + 1]
     if force or start:
         return list(chosen)
     for index, name in enumerate(chosen):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ lr = 0.05
 [convert]
 calibration_samples = 100
 """
+FAST_DIGITS = TINY_DIGITS + "\n[simulate]\ntimesteps = 40\nbatch_size = 200\n"
 
 
 @dataclass
@@ -60,3 +62,21 @@ def make_project(tmp_path: Path):
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory):
+    """A tiny project after one whole `bsf run`, and what that printed."""
+    folder = tmp_path_factory.mktemp("pipe") / "proj"
+    folder.mkdir()
+    (folder / "project.toml").write_text(FAST_DIGITS)
+    result = run_cli("run", folder)
+    return folder, result
+
+
+@pytest.fixture
+def project_copy(finished_project, tmp_path) -> Path:
+    """A copy of `finished_project` to change."""
+    folder = tmp_path / "copy"
+    shutil.copytree(finished_project[0], folder)
+    return folder

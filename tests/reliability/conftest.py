@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from bsf_engine.pipeline import STAGES
+from bsf_engine.stages import NAMES as STAGES
 
 from ..conftest import TINY_DIGITS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bsf_engine.errors import EXIT_INTERRUPTED
-from bsf_engine.pipeline import STAGES
 from bsf_engine.runs import launch, store
+from bsf_engine.stages import NAMES as STAGES
 
 from .conftest import bsf, snapshot, start, wait_for_stage
 

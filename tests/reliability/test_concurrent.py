@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from bsf_engine.pipeline import STAGES
+from bsf_engine.stages import NAMES as STAGES
 
 from .conftest import bsf, snapshot, start
 

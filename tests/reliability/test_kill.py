@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bsf_engine.pipeline import STAGES
 from bsf_engine.runs import store
+from bsf_engine.stages import NAMES as STAGES
 
 from .conftest import Reader, bsf, kill_group, snapshot, start, wait_for_stage
 

@@ -1,0 +1,86 @@
+"""`bsf run`, `status`, `ps` and `logs` in one process, and the project lock between runs
+and a stage's own command."""
+
+from __future__ import annotations
+
+import json
+
+from bsf_engine import pipeline, stages
+from bsf_engine.project import Project
+from tests.conftest import FAST_DIGITS
+
+
+def states(folder) -> dict[str, str]:
+    return {name: s.state for name, s in pipeline.status(Project.open(folder)).items()}
+
+
+def test_run_does_everything_then_nothing(finished_project, cli) -> None:
+    folder, result = finished_project
+    assert result.exit_code == 0, result.stderr
+    assert "report" in result.stdout and "BSF grid" in result.stdout  # the report table
+    assert "accuracy against energy" in result.stdout  # and its plot
+    assert set(states(folder).values()) == {"done"}
+    again = cli("run", folder)
+    assert again.exit_code == 0 and "every stage is done" in again.stderr
+    assert "BSF grid" in again.stdout  # the report again
+
+
+def test_status_json_logs_and_ps(finished_project, cli) -> None:
+    folder, _ = finished_project
+    info = json.loads(cli("status", folder, "--json").stdout)
+    assert list(info["stages"]) == list(stages.NAMES)
+    assert info["running"] is None
+    train = info["stages"]["train"]
+    assert train["state"] == "done" and train["metric"].startswith("test acc")
+    assert train["created"] and train["seconds"] is not None
+    runs = json.loads(cli("ps", folder.parent, "--all", "--json").stdout)
+    assert [r["state"] for r in runs] == ["done"]
+    assert runs[0]["stages"] == list(stages.NAMES)
+    log = cli("logs", runs[0]["id"], "--folder", folder.parent)
+    assert log.exit_code == 0
+    lines = log.stdout.splitlines()
+    assert "start: train → convert" in lines[0] and lines[-1].endswith("end: done")
+    assert any("simulate-test" in line and "wrote" in line for line in lines)
+
+
+def test_a_changed_config_section_makes_its_stages_stale(project_copy, cli) -> None:
+    toml = project_copy / "project.toml"
+    toml.write_text(FAST_DIGITS + "\n[fusion]\nalpha_max = 50.0\n")
+    status = pipeline.status(Project.open(project_copy))
+    assert status["tune"].state == "stale" and status["report"].state == "stale"
+    assert status["tune"].reasons == ["[fusion] changed since"]
+    assert status["simulate-test"].state == "done"
+    assert pipeline.plan(status) == ["tune", "simulate-test", "report"]
+    result = cli("run", project_copy)
+    assert result.exit_code == 0, result.stderr
+    assert set(states(project_copy).values()) == {"done"}
+    with open(project_copy / "alpha.json") as handle:
+        assert json.load(handle)["alpha_range"] == [0.0, 50.0]
+
+
+def test_bad_stage_names_are_one_line_errors(make_project, cli) -> None:
+    folder = make_project(FAST_DIGITS)
+    result = cli("run", folder, "--until", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --until 'nope': choose one of train, convert")
+    result = cli("run", folder, "--from", "report", "--until", "train")
+    assert result.stderr == "error: --from report comes after --until train\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["project.toml"]
+
+
+def test_stage_commands_and_runs_exclude_each_other(make_project, cli) -> None:
+    from bsf_engine.runs import lock
+
+    folder = make_project(FAST_DIGITS)
+    lock.acquire(folder, "20261127-000000-abcd")
+    for command in ("train", "convert", "simulate", "tune", "report", "run"):
+        result = cli(command, folder)
+        assert result.exit_code == 2, command
+        assert result.stderr.startswith(f"error: {folder}: run 20261127-000000-abcd is running")
+    lock.release(folder, "20261127-000000-abcd")
+    with lock.held(folder, "`bsf simulate`"):
+        result = cli("run", folder)
+    assert result.exit_code == 2
+    assert "`bsf simulate` is running (pid" in result.stderr
+    assert "stop it where it runs" in result.stderr
+    assert not (folder / lock.LOCK).exists()

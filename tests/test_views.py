@@ -1,0 +1,141 @@
+"""The read-models both faces render, on a hand-made finished project: stage rows with
+the runs laid over them, run rows, event lines, the report re-targeted and re-costed,
+one sample's BSF posterior (against the formula written out), α curves."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from bsf_engine import energy, views
+from bsf_engine.models.spec import ModelSpec
+from bsf_engine.project import Project
+from bsf_engine.runs import store
+from bsf_engine.runs.status import project_status
+from bsf_engine.states import RunState, StageState
+
+from .handmade import ANN_ACCURACY, TIMESTEPS, make_finished_project
+from .tui.conftest import PROJECT
+
+
+@pytest.fixture
+def finished(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "project.toml").write_text(PROJECT)
+    return make_finished_project(folder)
+
+
+def _run(folder, run_id: str, state: str, stage: str, **meta) -> store.Run:
+    run = store.create(folder, run_id, stages=["tune", "simulate-test", "report"], **meta)
+    run.update(state=state, stage=stage, started_at=100.0, ended_at=104.25)
+    return run
+
+
+def test_stage_rows_name_the_run_that_left_a_stage_unfinished(finished) -> None:
+    (finished / "alpha.json").unlink()
+    _run(finished, "20260101-120000-aaaa", "failed", "tune", error="numerics 'x': no")
+    rows = {row.name: row for row in views.stage_rows(project_status(Project.open(finished)))}
+    assert rows["tune"].state == StageState.FAILED
+    assert rows["tune"].note == "run 20260101-120000-aaaa: numerics 'x': no"
+    assert rows["train"].state == StageState.DONE and rows["train"].note == ""
+    assert rows["train"].metric == "test acc 96.88%" and rows["train"].seconds == 4.25
+    assert [row.name for row in views.stage_rows(project_status(Project.open(finished)))] == [
+        "train",
+        "convert",
+        "simulate-tune",
+        "tune",
+        "simulate-test",
+        "report",
+    ]
+
+
+def test_run_rows_and_what_ps_shows(finished) -> None:
+    for index in range(7):
+        _run(finished, f"20260101-12000{index}-aaaa", "done", "report")
+    rows = [views.run_row(r) for r in store.project_runs(finished)]
+    assert rows[0].progress == "report (3/3)" and rows[0].seconds == 4.2
+    shown, fell_back = views.runs_to_show(rows, every=False)
+    assert fell_back and [r.id for r in shown] == [r.id for r in rows[-5:]]
+    assert views.runs_to_show(rows, every=True) == (rows, False)
+    lost = _run(finished, "20260101-130000-bbbb", "running", "tune", pid=2**22 + 12345)
+    rows = [views.run_row(r) for r in store.project_runs(finished)]
+    shown, fell_back = views.runs_to_show(rows, every=False)
+    assert [r.id for r in shown] == [lost.id] and not fell_back
+    assert shown[0].state == RunState.LOST
+    assert views.project_runs(finished)[0].id == lost.id  # newest first
+    assert json.loads(json.dumps(shown[0].to_dict()))["state"] == "lost"
+
+
+def test_event_lines(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        line = views.format_event(
+            {"time": 0, "stage": "tune", "kind": "progress", "task": "step", "done": 3, "total": 9}
+        )
+        assert line == "00:00:00 tune          progress step 3/9"
+        stage = {"time": 0, "stage": "tune", "kind": "stage", "state": "done", "seconds": 1.25}
+        assert views.format_event(stage).endswith("stage done (1.2 s)")
+        end = {"time": 0, "kind": "end", "state": "failed", "error": "boom"}
+        assert views.format_event(end) == "00:00:00 -             end      end: failed — boom"
+        assert views.format_event({"time": 0, "kind": "unknown"}) is None
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_report_retargeted_and_recosted(finished) -> None:
+    report = json.loads((finished / "report.json").read_text())
+    view = views.energy_view(finished)
+    assert view.methods == report["methods"] and view.model == "spikesim"
+    lower = views.energy_view(finished, fraction=0.9)
+    final = np.asarray(report["curves"]["accuracy"]["final"])
+    first = int(np.nonzero(final >= 0.9 * ANN_ACCURACY)[0][0]) + 1
+    assert lower.methods["final"]["steps_to_target"] == first
+    assert lower.target == pytest.approx(0.9 * ANN_ACCURACY)
+    note = views.energy_view(finished, model="syops")
+    assert note.model == "spikesim" and "needs per-layer spike counts" in note.note
+    # a SyOPs report shown with SpikeSim energy: the layer shapes are enough
+    report["energy_model"] = "syops"
+    (finished / "report.json").write_text(json.dumps(report))
+    switched = views.energy_view(finished, model="spikesim")
+    spec = ModelSpec.from_dict(json.loads((finished / "snn.json").read_text())["spec"])
+    per_step = energy.spikesim_step_energy(spec, energy.SpikeSimConstants())
+    assert switched.energy["final"][4] == pytest.approx(5 * per_step.final_only, rel=1e-12)
+    assert views.energy_view(finished.parent / "nowhere") is None
+
+
+def _posterior_by_formula(alpha, m, k):
+    """(α + M)/(α/E + N) with E = K/N clipped into [1e-6, 1 − 1e-6], step by step."""
+    out = np.zeros(m.shape)
+    for t in range(m.shape[0]):
+        n = t + 1
+        e = np.clip(k[t] / n, 1e-6, 1 - 1e-6)
+        out[t] = (alpha[t] + m[t]) / (alpha[t] / e + n)
+    return out
+
+
+def test_one_sample_and_its_posterior(finished) -> None:
+    sample = views.spike_sample(finished, "test", 1, 5)
+    assert (sample.batch, sample.sample, sample.batches, sample.batch_size) == (1, 5, 2, 128)
+    assert sample.position == 128 + 5 and sample.ic_head == "ic2"
+    assert sample.timesteps == TIMESTEPS
+    final, ic = sample.traces["final"], sample.traces["ic2"]
+    alpha = views.alpha_curves(finished).grid_approx
+    expected = _posterior_by_formula(alpha, final.cumulative, ic.cumulative)
+    np.testing.assert_allclose(sample.posterior, expected, rtol=1e-12)
+    assert sample.predicted == int(np.argmax(expected[-1]))
+    clamped = views.spike_sample(finished, "test", 99, 999)
+    assert (clamped.batch, clamped.sample) == (1, 127)
+    assert views.spike_sample(finished, "nope", 0, 0) is None
+
+
+def test_alpha_curves(finished, tmp_path) -> None:
+    curves = views.alpha_curves(finished)
+    assert curves.numerics == "exact" and curves.ic_head == "ic2"
+    assert curves.grid[-1] == 9 and len(curves.grid_approx) == TIMESTEPS
+    assert views.alpha_curves(tmp_path) is None
