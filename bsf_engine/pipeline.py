@@ -23,6 +23,7 @@ from .versioning import file_digest_cached
 if TYPE_CHECKING:
     from .project import Project
 
+
 @dataclass
 class StageStatus:
     name: str
