@@ -67,9 +67,10 @@ ARCH_IC = {"vgg11": 3, "vgg19": 6, "vggtiny": 2}
 
 def digits_network() -> tuple[MultiExitNet, torch.Tensor, str]:
     """The trained digits SNN when projects/digits has one, else a random vggtiny."""
+    from bsf_engine.layout import Layout
     from bsf_engine.snn.network import load_converted
 
-    path = ROOT / "projects" / "digits" / "snn.pt"
+    path = Layout(ROOT / "projects" / "digits").snn_pt
     if path.is_file():
         net = load_converted(path)
         from sklearn.datasets import load_digits

@@ -46,6 +46,7 @@ def write_split(
 ) -> None:
     import json
 
+    from bsf_engine.layout import MANIFEST
     from bsf_engine.spikes.store import encode_batch, sha256_bytes
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,4 +89,4 @@ def write_split(
         "samples": samples,
         "batch_size": batch,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / MANIFEST).write_text(json.dumps(manifest))

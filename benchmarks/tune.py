@@ -110,11 +110,13 @@ def main() -> None:
         return
     from synthetic_spikes import write_split
 
+    from bsf_engine.layout import MANIFEST
+
     data = ROOT / "benchmarks" / ".tune-data"
     full = data / f"s{args.samples}-t{args.timesteps}-k{args.classes}"
     subset = data / f"s{args.baseline_samples}-t{args.timesteps}-k{args.classes}"
     for folder, samples in ((full, args.samples), (subset, args.baseline_samples)):
-        if not (folder / "manifest.json").is_file():
+        if not (folder / MANIFEST).is_file():
             write_split(folder, samples, args.timesteps, args.classes)
     size = (
         f"{args.samples} samples × T = {args.timesteps} × {args.classes} classes × {args.alphas} α"

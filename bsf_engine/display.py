@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from .states import RunState, StageState
+
 STATE_STYLE = {
-    "done": "green",
-    "running": "bold cyan",
-    "queued": "cyan",
-    "stale": "yellow",
-    "partial": "yellow",
-    "missing": "dim",
-    "failed": "bold red",
-    "lost": "red",
-    "corrupt": "red",
-    "cancelled": "magenta",
+    StageState.DONE: "green",
+    StageState.RUNNING: "bold cyan",
+    RunState.QUEUED: "cyan",
+    StageState.STALE: "yellow",
+    StageState.PARTIAL: "yellow",
+    StageState.MISSING: "dim",
+    StageState.FAILED: "bold red",
+    StageState.LOST: "red",
+    StageState.CORRUPT: "red",
+    StageState.CANCELLED: "magenta",
 }
 
 

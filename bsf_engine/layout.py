@@ -13,9 +13,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from .errors import DataError, MissingArtifactError
 
@@ -157,6 +158,8 @@ def read_json(path: Path, redo: str = "delete it and rerun its stage") -> dict[s
 def read_npz(path: Path, missing: str, redo: str) -> dict[str, np.ndarray]:
     """The arrays of an .npz artifact, or a one-line error saying what to run when it is
     `missing` and how to `redo` it when it is unreadable."""
+    import numpy as np
+
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}

@@ -115,15 +115,15 @@ def _identity(project: Project, settings: Settings, samples: int, split_digest: 
 
 
 def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    names = {"snn": "snn.pt", "split_digest": "the data split"}
+    # digests: say what changed, not the digests
+    digests = {**SIMULATION_IDENTITY_INPUTS, "split_digest": "the data split"}
     diffs = []
     for key in new:
         if old.get(key) != new[key]:
-            label = names.get(key, key)
-            if key in ("snn", "split_digest"):
-                diffs.append(f"{label} changed")
+            if key in digests:
+                diffs.append(f"{digests[key]} changed")
             else:
-                diffs.append(f"{label} {old.get(key)} → {new[key]}")
+                diffs.append(f"{key} {old.get(key)} → {new[key]}")
     return ", ".join(diffs) or "different settings"
 
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from . import layout
 from .errors import DataError, MissingArtifactError
 from .layout import Layout
-from .spikes.store import broken_batches
 from .versioning import file_digest, stamp
 
 if TYPE_CHECKING:
@@ -117,6 +116,8 @@ def _train_interrupted(paths: Layout, meta: Meta | None) -> str | None:
 
 def _simulation_unfinished(split: str) -> Callable[[Layout, Meta | None], str | None]:
     def unfinished(paths: Layout, manifest: Meta | None) -> str | None:
+        from .spikes.store import broken_batches  # (numpy: not needed to list the stages)
+
         if manifest is None:
             return None
         if not manifest.get("complete"):

@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as _dt
 
 from bsf_engine import display
+from bsf_engine.states import RunState, StageState
 
 STATE_STYLE = display.STATE_STYLE
 BADGE = {
-    "done": "●",
-    "running": "▶",
-    "queued": "…",
-    "stale": "◐",
-    "partial": "◔",
-    "missing": "○",
-    "failed": "✖",
-    "lost": "✖",
-    "corrupt": "✖",
-    "cancelled": "■",
+    StageState.DONE: "●",
+    StageState.RUNNING: "▶",
+    RunState.QUEUED: "…",
+    StageState.STALE: "◐",
+    StageState.PARTIAL: "◔",
+    StageState.MISSING: "○",
+    StageState.FAILED: "✖",
+    StageState.LOST: "✖",
+    StageState.CORRUPT: "✖",
+    StageState.CANCELLED: "■",
 }
 
 

@@ -17,6 +17,7 @@ INFO_STAGES = ("train", "convert")
 def _artifact_states(p) -> dict[str, dict[str, Any]]:
     """train's and convert's results as `bsf status` sees them, with their files."""
     from .. import layout, pipeline, stages
+    from ..states import StageState
 
     status = pipeline.status(p)
     artifacts: dict[str, dict[str, Any]] = {}
@@ -27,7 +28,7 @@ def _artifact_states(p) -> dict[str, dict[str, Any]]:
             "path": str(p.layout.path(stages.get(name).outputs[0])),
             "created": s.created,
         }
-        if name == "train" and s.state != "missing":
+        if name == "train" and s.state != StageState.MISSING:
             ann = layout.read_json_or_none(p.layout.ann_json) or {}
             entry["final_test_accuracy"] = ann.get("final_test_accuracy")
         artifacts[name] = entry

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,8 +21,6 @@ from rich.table import Table
 from ..display import STATE_STYLE, duration, when
 from ..events import Events
 from ..states import Method
-from ..views import stage_rows
-from . import plots
 
 LABELS = {
     "epoch": "epochs",
@@ -105,6 +102,8 @@ def accuracy_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
 
 def status_table(status: dict[str, Any]) -> Table:
     """`bsf status`: a project's stages (a `runs.status.project_status` result)."""
+    from ..views import stage_rows
+
     table = Table(title=f"{status['project']} ({status['folder']})", title_justify="left")
     for column in ("stage", "state", "made", "took", "key metric", "note"):
         table.add_column(column)
@@ -154,6 +153,10 @@ def report_table(result: dict[str, Any]) -> Table:
 
 
 def report_plot(result: dict[str, Any], width: int, color: bool) -> str:
+    import numpy as np
+
+    from . import plots  # numpy and plotext load when a plot is drawn, not for `bsf -h`
+
     curves = result["curves"]
     series = {}
     for method in Method:

@@ -10,6 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..config.schema import FusionSection, SimulateSection, choices_of, words
+from ..config.template import PRESETS
+from ..stages import SIMULATIONS
+from ..states import EnergyModel
 from .app import ForceOpt, ProjectArg, err, guarded, open_project, out, writing
 from .render import RichEvents, accuracy_table, print_report
 
@@ -17,9 +21,7 @@ from .render import RichEvents, accuracy_table, print_report
 @guarded
 def new(
     name: Annotated[str, typer.Argument(help="a name (created under ./projects/) or a path")],
-    dataset: Annotated[
-        str, typer.Option(help="digits, mnist, cifar10, cifar100, tiny-imagenet or imagefolder")
-    ] = "digits",
+    dataset: Annotated[str, typer.Option(help=words(PRESETS))] = "digits",
     arch: Annotated[str | None, typer.Option(help="architecture (default: the dataset's)")] = None,
     ic: Annotated[
         list[int] | None, typer.Option(help="IC block index (repeat for several)")
@@ -103,11 +105,13 @@ def convert(project: ProjectArg, force: ForceOpt = False) -> None:
 @guarded
 def simulate(
     project: ProjectArg,
-    split: Annotated[str, typer.Option(help="tune or test")] = "test",
+    split: Annotated[str, typer.Option(help=words(SIMULATIONS))] = "test",
     timesteps: Annotated[int | None, typer.Option(help="T (default [simulate] timesteps)")] = None,
     batch_size: Annotated[int | None, typer.Option(help="images per batch file")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N")] = None,
-    dtype: Annotated[str | None, typer.Option(help="float32, float64, bfloat16, float16")] = None,
+    dtype: Annotated[
+        str | None, typer.Option(help=words(choices_of(SimulateSection, "dtype")))
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="simulate only the first N images")] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace spikes made with other settings")
@@ -187,9 +191,14 @@ def tune(
 @guarded
 def report(
     project: ProjectArg,
-    energy: Annotated[str | None, typer.Option(help="spikesim or syops")] = None,
+    energy: Annotated[
+        str | None, typer.Option(help=f"{words(EnergyModel)} (default [energy] model)")
+    ] = None,
     target: Annotated[
-        float | None, typer.Option(help="target as a fraction of the ANN accuracy (0.97)")
+        float | None,
+        typer.Option(
+            help=f"fraction of the ANN accuracy ([fusion] target, {FusionSection.target})"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     csv_dir: Annotated[

@@ -10,7 +10,7 @@ from the dataset or architecture (see `bsf_engine.config.resolve`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..data.catalog import DATASETS
@@ -42,6 +42,17 @@ def _device(value: str) -> str | None:
     if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
         return None
     return 'must be "auto", "cpu", "cuda" or "cuda:N"'
+
+
+def choices_of(section: type, key: str) -> tuple[str, ...]:
+    """The values a string key allows, as the schema lists them."""
+    return next(f.metadata["choices"] for f in fields(section) if f.name == key)
+
+
+def words(options) -> str:
+    """`a, b or c`, for help texts."""
+    options = list(options)
+    return ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else options[0]
 
 
 def opt(default: Any, doc: str, *, choices: tuple[str, ...] | None = None, check=None) -> Any:

@@ -13,12 +13,13 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from bsf_engine import views
+from bsf_engine.states import EnergyModel
 
 from ..format import energy, percent
 from .plotting import log_evenly, log_ticks, log_x
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
-MODELS = ("spikesim", "syops")
+MODELS = tuple(EnergyModel)
 HEADLINE = {
     "method": 10,
     "acc. at T": 9,
