@@ -49,6 +49,22 @@ def energy(joules: float | None) -> str:
     return f"{joules / 1e-12:.1f} pJ"
 
 
+# the states the projects table's legend explains (failed stands for lost and corrupt too)
+LEGEND = (
+    StageState.DONE,
+    StageState.STALE,
+    StageState.PARTIAL,
+    StageState.MISSING,
+    StageState.RUNNING,
+    StageState.FAILED,
+    StageState.CANCELLED,
+)
+
+
+def legend(states) -> str:
+    return "  ".join(f"{BADGE[state]} {state}" for state in states)
+
+
 def badge(state: str) -> str:
     style = STATE_STYLE.get(state, "")
     return f"[{style}]{BADGE.get(state, '?')}[/]" if style else BADGE.get(state, "?")

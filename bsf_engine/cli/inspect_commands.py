@@ -35,51 +35,8 @@ def _artifact_states(p) -> dict[str, dict[str, Any]]:
     return artifacts
 
 
-@guarded
-def info(
-    project: ProjectArg,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Parameters and MACs per block, IC taps, and which artifacts exist."""
-    from ..data import dataset_shape
-    from ..models.complexity import ic_mac_fraction, layer_costs
-    from ..models.spec import ModelSpec, ic_name
-
-    p = open_project(project)
-    c = p.config
-    channels, size, classes = dataset_shape(c)
-    spec = ModelSpec(
-        c.model.arch, channels, size, classes, tuple(c.ics), c.model.width, c.model.batchnorm
-    )
-    rows = layer_costs(spec)
-    feature_total = sum(r.macs for r in rows if r.kind != "head")
-    artifacts = _artifact_states(p)
-    if as_json:
-        payload = {
-            "project": p.name,
-            "folder": str(p.folder),
-            "dataset": c.data.dataset,
-            "spec": spec.to_dict(),
-            "layers": [
-                {
-                    "name": r.name,
-                    "kind": r.kind,
-                    "out_shape": list(r.out_shape),
-                    "params": r.params,
-                    "macs": r.macs,
-                }
-                for r in rows
-            ],
-            "ic_mac_fraction": {ic_name(i): ic_mac_fraction(spec, i) for i in spec.ics},
-            "artifacts": artifacts,
-        }
-        out.print_json(json.dumps(payload))
-        return
-    table = Table(
-        title=f"{p.name}: {c.model.arch} (width {c.model.width:g}) on "
-        f"{c.data.dataset} {channels}×{size}×{size}, {classes} classes",
-        title_justify="left",
-    )
+def _cost_table(title: str, rows) -> Table:
+    table = Table(title=title, title_justify="left")
     for col, justify in (
         ("layer", "left"),
         ("kind", "left"),
@@ -90,6 +47,7 @@ def info(
         ("tap", "left"),
     ):
         table.add_column(col, justify=justify)
+    feature_total = sum(r.macs for r in rows if r.kind != "head")
     cumulative = 0
     for r in rows:
         shape = "×".join(map(str, r.out_shape))
@@ -109,7 +67,54 @@ def info(
         "",
         style="bold",
     )
-    out.print(table)
+    return table
+
+
+@guarded
+def info(
+    project: ProjectArg,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Parameters and MACs per block, IC taps, and which artifacts exist."""
+    from ..data import dataset_shape
+    from ..models.complexity import ic_mac_fraction, layer_costs
+    from ..models.spec import ModelSpec, ic_name
+
+    p = open_project(project)
+    c = p.config
+    channels, size, classes = dataset_shape(c)
+    spec = ModelSpec(
+        c.model.arch, channels, size, classes, tuple(c.ics), c.model.width, c.model.batchnorm
+    )
+    rows = layer_costs(spec)
+    artifacts = _artifact_states(p)
+    if as_json:
+        layers = [
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "out_shape": list(r.out_shape),
+                "params": r.params,
+                "macs": r.macs,
+            }
+            for r in rows
+        ]
+        payload = {
+            "project": p.name,
+            "folder": str(p.folder),
+            "dataset": c.data.dataset,
+            "spec": spec.to_dict(),
+            "layers": layers,
+            "ic_mac_fraction": {ic_name(i): ic_mac_fraction(spec, i) for i in spec.ics},
+            "artifacts": artifacts,
+        }
+        out.print_json(json.dumps(payload))
+        return
+    title = (
+        f"{p.name}: {c.model.arch} (width {c.model.width:g}) on "
+        f"{c.data.dataset} {channels}×{size}×{size}, {classes} classes"
+    )
+    out.print(_cost_table(title, rows))
     for ic in spec.ics:
         out.print(
             f"IC at block {ic}: {100 * ic_mac_fraction(spec, ic):.1f}% of feature MACs "

@@ -14,7 +14,7 @@ from bsf_engine import views
 from bsf_engine.layout import Layout, find_projects
 from bsf_engine.stages import NAMES
 
-from ..format import badge, percent
+from ..format import LEGEND, badge, legend, percent
 
 SHORT = {
     "train": "train",
@@ -49,10 +49,7 @@ class ProjectsScreen(Screen):
         yield Header()
         yield Static(id="projects-title")
         yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
-        yield Static(
-            "● done  ◐ stale  ◔ partial  ○ missing  ▶ running  ✖ failed  ■ cancelled",
-            id="legend",
-        )
+        yield Static(legend(LEGEND), id="legend")
         yield Footer()
 
     def on_mount(self) -> None:
