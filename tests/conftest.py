@@ -75,6 +75,14 @@ def finished_project(tmp_path_factory):
 
 
 @pytest.fixture
+def handmade_folder(tmp_path) -> Path:
+    """A finished project made from set values (tests/handmade.py), no training."""
+    from .handmade import make_finished_project
+
+    return make_finished_project(tmp_path / "tiny")
+
+
+@pytest.fixture
 def project_copy(finished_project, tmp_path) -> Path:
     """A copy of `finished_project` to change."""
     folder = tmp_path / "copy"

@@ -24,6 +24,11 @@ from bsf_engine.spikes.codec import npz_bytes
 from bsf_engine.spikes.store import FORMAT, VERSION, batch_filename, encode_batch, sha256_bytes
 from bsf_engine.versioning import file_digest
 
+from .conftest import TINY_DIGITS
+
+PROJECT = TINY_DIGITS.replace("epochs = 3", "epochs = 4") + (
+    "\n[simulate]\ntimesteps = 48\nbatch_size = 120\noutput_delay = true\n"
+)
 CREATED = "2026-01-01T12:00:00+00:00"
 TIMESTEPS = 48
 CLASSES = 10
@@ -223,8 +228,11 @@ def _report(project: Project, spec: ModelSpec) -> None:
     _write(paths.report_json, result)
 
 
-def make_finished_project(folder: Path) -> Path:
-    """Every stage's artifacts in `folder` (which holds project.toml), all done."""
+def make_finished_project(folder: Path, toml: str = PROJECT) -> Path:
+    """A project at `folder` (created, with `toml` as its project.toml) with every stage's
+    artifacts, all done."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "project.toml").write_text(toml)
     project = Project.open(folder)
     paths: Layout = project.layout
     spec = _spec(project)

@@ -18,8 +18,7 @@ from bsf_engine.events import RecordingEvents
 from bsf_engine.project import Project
 
 from . import extra_stage
-from .handmade import make_finished_project
-from .tui.conftest import PROJECT
+from .handmade import PROJECT
 
 
 def test_the_registry_is_the_pipeline_in_order() -> None:
@@ -64,11 +63,8 @@ def with_extra_stage(monkeypatch):
 
 
 @pytest.fixture
-def finished(tmp_path):
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "project.toml").write_text(PROJECT)
-    return make_finished_project(folder)
+def finished(handmade_folder):
+    return handmade_folder
 
 
 def test_a_new_stage_is_one_module_and_one_entry(with_extra_stage, finished, cli) -> None:

@@ -17,16 +17,12 @@ from bsf_engine.runs import store
 from bsf_engine.runs.status import project_status
 from bsf_engine.states import RunState, StageState
 
-from .handmade import ANN_ACCURACY, TIMESTEPS, make_finished_project
-from .tui.conftest import PROJECT
+from .handmade import ANN_ACCURACY, TIMESTEPS
 
 
 @pytest.fixture
-def finished(tmp_path):
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "project.toml").write_text(PROJECT)
-    return make_finished_project(folder)
+def finished(handmade_folder):
+    return handmade_folder
 
 
 def _run(folder, run_id: str, state: str, stage: str, **meta) -> store.Run:

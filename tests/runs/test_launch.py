@@ -13,16 +13,12 @@ from bsf_engine.runs.lock import ProjectLockedError
 from bsf_engine.states import RunState
 from bsf_tui.launcher import EngineLauncher
 
-from ..handmade import make_finished_project
-from ..tui.conftest import FAKE_WORKER, PROJECT
+from ..tui.conftest import FAKE_WORKER
 
 
 @pytest.fixture
-def finished(tmp_path) -> Project:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "project.toml").write_text(PROJECT)
-    return Project.open(make_finished_project(folder))
+def finished(handmade_folder) -> Project:
+    return Project.open(handmade_folder)
 
 
 def test_nothing_to_do_starts_nothing(finished) -> None:

@@ -20,13 +20,9 @@ from bsf_engine import convert, report, simulate, train, tune
 from bsf_engine.project import Project
 from bsf_engine.runs import launch, store
 
-from ..conftest import TINY_DIGITS
-from ..handmade import make_finished_project
+from ..handmade import PROJECT, make_finished_project
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
-PROJECT = TINY_DIGITS.replace("epochs = 3", "epochs = 4") + (
-    "\n[simulate]\ntimesteps = 48\nbatch_size = 120\noutput_delay = true\n"
-)
 
 
 class FakeLauncher:
@@ -65,36 +61,33 @@ def made_project(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def projects(made_project, tmp_path, monkeypatch) -> Path:
+def projects_folder(finished: Path, tmp_path: Path, monkeypatch) -> Path:
     """`projects/` (relative: screens show no temporary paths) in a fresh working folder,
-    holding a copy of the finished project and an empty one."""
+    holding a copy of a finished project as `tiny` and an empty one as `blank`."""
     monkeypatch.chdir(tmp_path)
     root = Path("projects")
-    shutil.copytree(made_project, root / "tiny")
+    shutil.copytree(finished, root / "tiny")
     (root / "blank").mkdir()
     (root / "blank" / "project.toml").write_text(PROJECT)
     return root
+
+
+@pytest.fixture
+def projects(made_project, tmp_path, monkeypatch) -> Path:
+    """`projects/` with the project the engine made."""
+    return projects_folder(made_project, tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")
 def handmade_project(tmp_path_factory) -> Path:
     """A finished project whose every artifact holds set values (no training)."""
-    folder = tmp_path_factory.mktemp("tui-handmade") / "tiny"
-    folder.mkdir(parents=True)
-    (folder / "project.toml").write_text(PROJECT)
-    return make_finished_project(folder)
+    return make_finished_project(tmp_path_factory.mktemp("tui-handmade") / "tiny")
 
 
 @pytest.fixture
 def handmade(handmade_project, tmp_path, monkeypatch) -> Path:
-    """`projects/` as `projects` holds it, with the hand-made project as `tiny`."""
-    monkeypatch.chdir(tmp_path)
-    root = Path("projects")
-    shutil.copytree(handmade_project, root / "tiny")
-    (root / "blank").mkdir()
-    (root / "blank" / "project.toml").write_text(PROJECT)
-    return root
+    """`projects/` with the hand-made project."""
+    return projects_folder(handmade_project, tmp_path, monkeypatch)
 
 
 @pytest.fixture
