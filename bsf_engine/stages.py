@@ -55,6 +55,11 @@ class Stage:
     # a reason the result is unfinished: (layout, record or None when it is missing)
     unfinished: Callable[[Layout, Meta | None], str | None] = lambda _layout, _meta: None
     recorded_inputs: Callable[[Meta], Mapping[str, Any]] = _recorded
+    short: str = ""  # a column title where the name is too wide (default: the name)
+
+    def __post_init__(self) -> None:
+        if not self.short:
+            object.__setattr__(self, "short", self.name)
 
     # -- what the result depends on -----------------------------------------------------
     def config_hash(self, config: Config) -> str:
@@ -148,7 +153,7 @@ def _simulation_inputs(manifest: Meta) -> dict[str, Any]:
     return {key: identity.get(name) for name, key in SIMULATION_IDENTITY_INPUTS.items()}
 
 
-def _simulation(split: str) -> Stage:
+def _simulation(split: str, short: str) -> Stage:
     return Stage(
         f"simulate-{split}",
         "simulate",
@@ -163,6 +168,7 @@ def _simulation(split: str) -> Stage:
         seconds=_simulation_seconds,
         unfinished=_simulation_unfinished(split),
         recorded_inputs=_simulation_inputs,
+        short=short,
     )
 
 
@@ -207,8 +213,9 @@ CONVERT = Stage(
     inputs=(layout.ANN_PT,),
     metric=_optional("max_relative_logit_error", lambda v: f"logit err {v:.0e}"),
     seconds=lambda meta: meta.get("convert_seconds"),
+    short="conv",
 )
-SIMULATE_TUNE = _simulation("tune")
+SIMULATE_TUNE = _simulation("tune", "sim·t")
 TUNE = Stage(
     "tune",
     "tune",
@@ -220,7 +227,7 @@ TUNE = Stage(
     metric=_tune_metric,
     seconds=lambda meta: meta.get("seconds"),
 )
-SIMULATE_TEST = _simulation("test")
+SIMULATE_TEST = _simulation("test", "sim·T")
 REPORT = Stage(
     "report",
     "report",
@@ -230,6 +237,7 @@ REPORT = Stage(
     outputs=(layout.REPORT_JSON,),
     inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
     metric=_report_metric,
+    short="rep",
 )
 
 STAGES: tuple[Stage, ...] = (TRAIN, CONVERT, SIMULATE_TUNE, TUNE, SIMULATE_TEST, REPORT)

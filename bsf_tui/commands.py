@@ -6,8 +6,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from bsf_engine import stages
 from bsf_engine.layout import find_projects
-from bsf_engine.stages import NAMES
 
 
 class BsfCommands(Provider):
@@ -23,7 +23,7 @@ class BsfCommands(Provider):
             )
         screen = app.screen
         if isinstance(screen, ProjectScreen):
-            for stage in NAMES:
+            for stage in stages.NAMES:
                 out.append(
                     (
                         f"run stage {stage}",

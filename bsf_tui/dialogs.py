@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList
 
-from bsf_engine.stages import NAMES
+from bsf_engine import stages
 
 
 class Confirm(ModalScreen[bool]):
@@ -45,7 +45,7 @@ class ChooseStage(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Run which stage? (it runs alone, detached)")
-            yield OptionList(*NAMES, id="stages")
+            yield OptionList(*stages.NAMES, id="stages")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(NAMES[event.option_index])
+        self.dismiss(stages.NAMES[event.option_index])

@@ -75,6 +75,19 @@ def finished_project(tmp_path_factory):
 
 
 @pytest.fixture
+def with_extra_stage(monkeypatch):
+    """The stage registry with tests/extra_stage.py's entry after the report."""
+    from bsf_engine import stages
+
+    from . import extra_stage
+
+    registry = (*stages.STAGES, extra_stage.ENTRY)
+    monkeypatch.setattr(stages, "STAGES", registry)
+    monkeypatch.setattr(stages, "NAMES", tuple(s.name for s in registry))
+    monkeypatch.setattr(stages, "BY_NAME", {s.name: s for s in registry})
+
+
+@pytest.fixture
 def handmade_folder(tmp_path) -> Path:
     """A finished project made from set values (tests/handmade.py), no training."""
     from .handmade import make_finished_project

@@ -17,7 +17,6 @@ from bsf_engine.errors import DataError
 from bsf_engine.events import RecordingEvents
 from bsf_engine.project import Project
 
-from . import extra_stage
 from .handmade import PROJECT
 
 
@@ -51,15 +50,6 @@ def test_stage_names() -> None:
         stages.get("nope", "--until")
     with pytest.raises(DataError, match="split 'val': choose tune or test"):
         stages.simulation("val")
-
-
-@pytest.fixture
-def with_extra_stage(monkeypatch):
-    """The registry with tests/extra_stage.py's entry after the report."""
-    registry = (*stages.STAGES, extra_stage.ENTRY)
-    monkeypatch.setattr(stages, "STAGES", registry)
-    monkeypatch.setattr(stages, "NAMES", tuple(s.name for s in registry))
-    monkeypatch.setattr(stages, "BY_NAME", {s.name: s for s in registry})
 
 
 @pytest.fixture

@@ -10,20 +10,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from bsf_engine import views
+from bsf_engine import stages, views
 from bsf_engine.layout import Layout, find_projects
-from bsf_engine.stages import NAMES
 
 from ..format import LEGEND, badge, legend, percent
 
-SHORT = {
-    "train": "train",
-    "convert": "conv",
-    "simulate-tune": "sim·t",
-    "tune": "tune",
-    "simulate-test": "sim·T",
-    "report": "rep",
-}
 POLL_SECONDS = 2.0
 
 
@@ -56,8 +47,8 @@ class ProjectsScreen(Screen):
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
         table.add_column("project", key="name")
-        for stage in NAMES:
-            table.add_column(SHORT[stage], key=stage)
+        for stage in stages.STAGES:
+            table.add_column(stage.short, key=stage.name)
         table.add_column("ANN acc", key="ann")
         table.add_column("BSF energy", key="reduction")
         table.add_column("run", key="run")
@@ -97,7 +88,7 @@ class ProjectsScreen(Screen):
 
     def _cells(self, row: views.ProjectRow) -> dict[str, str]:
         cells = {"mark": "✓" if str(row.folder) in self.marked else "", "name": row.name}
-        for stage in NAMES:
+        for stage in stages.NAMES:
             cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
         cells["ann"] = percent(row.ann_accuracy)
         cells["reduction"] = "—" if row.reduction is None else f"{-row.reduction:+.1f}%"

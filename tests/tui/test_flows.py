@@ -287,3 +287,17 @@ async def test_alpha_log_axis_and_moving_t(projects) -> None:
         await wait_until(pilot, lambda: "t = 46" in text_of(info))
         await pilot.press("l", "shift+left")
         await wait_until(pilot, lambda: "t = 1 " in text_of(info))
+
+
+@sync
+async def test_a_new_stage_shows_in_the_tables(handmade, with_extra_stage) -> None:
+    """A stage registered in bsf_engine.stages (tests/extra_stage.py) needs no TUI change."""
+    app = BsfApp(handmade, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        tiny = next(k for k in table.rows if k.value.endswith("tiny"))
+        await wait_until(pilot, lambda: "○" in str(table.get_cell(tiny, "extra")))
+        screen = await open_tiny(pilot)
+        stages = screen.query_one("#stages", DataTable)
+        await wait_until(pilot, lambda: "missing" in str(stages.get_cell("extra", "state")))
