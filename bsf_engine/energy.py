@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .config.schema import EnergySection
 from .models.spec import FINAL, ModelSpec
-from .models.walk import HeadLayer, feature_layers, head_layers, walk
+from .models.walk import FeatureLayer, HeadLayer, feature_layers, head_layers, walk
 
 _DEFAULTS = EnergySection()  # every constant's default lives in the config schema
 
@@ -156,7 +156,8 @@ def syops_model(
     pops = spec_populations(spec)
     neurons = {p.name: p.neurons for p in pops}
     costs = {r.name: r for r in layer_costs(spec)}
-    features = feature_layers(spec)
+    walked = list(walk(spec))
+    features = [layer for layer in walked if isinstance(layer, FeatureLayer)]
     names = {layer.index: layer.name for layer in features}
     ac, mac = e_ac_pj * 1e-12, e_mac_pj * 1e-12
     per_spike: dict[str, dict[str, float]] = {p.name: {} for p in pops}
@@ -166,7 +167,7 @@ def syops_model(
 
     first = features[0]  # the analog input layer: MACs every step, no spikes in
     previous = first.name
-    for layer in walk(spec):
+    for layer in walked:
         if isinstance(layer, HeadLayer):
             tapped = names[layer.block]
             drives(tapped, layer.name, neurons[tapped])  # GAP: one accumulate per spike

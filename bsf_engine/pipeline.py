@@ -66,7 +66,7 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     if not all(paths.path(key).is_file() for key in stage.outputs):
         reason = stage.unfinished(paths, None)
         if reason is not None:
-            return StageStatus(stage.name, StageState.PARTIAL, [reason])
+            return StageStatus(stage.name, StageState.PARTIAL, [reason], path=artifact)
         return StageStatus(stage.name, StageState.MISSING, path=artifact)
     record = paths.path(stage.record)
     try:

@@ -325,7 +325,8 @@ class SampleView:
 
     @property
     def predicted(self) -> int:
-        """What it predicts at T: BSF where α is tuned, else the final head."""
+        """What it predicts at T: BSF where α is tuned, else the final head (-1: it never
+        fired)."""
         if self.prediction is not None:
             return int(self.prediction[-1])
         return self.traces["final"].final_prediction
@@ -338,7 +339,7 @@ def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleVie
 
     from . import fusion
     from .spikes import open_spikes
-    from .spikes.summary import sample_view
+    from .spikes.summary import running_prediction, sample_view
 
     project = layout.is_project(folder)
     path = Layout(folder).spikes(split) if project else folder
@@ -365,8 +366,9 @@ def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleVie
         prediction = posterior.argmax(-1)
         last = fusion.posterior_mean(float(alpha.grid_approx[-1]), m[-1], k[-1], float(steps[-1]))
         wrong = (last.argmax(-1) != labels).nonzero(as_tuple=True)[0].tolist()
-    else:
-        wrong = (m[-1].argmax(-1) != labels).nonzero(as_tuple=True)[0].tolist()
+    else:  # the final head's running prediction: a head that never fired predicts nothing
+        at_t = running_prediction(data.cumulative("final")[-1])
+        wrong = np.nonzero(at_t != data.labels)[0].tolist()
     return SampleView(
         split if project else source.kind,
         batch,

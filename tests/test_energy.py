@@ -49,3 +49,21 @@ def test_bsf_adds_the_ic_head_and_constants_come_from_config() -> None:
     custom = SpikeSimConstants.from_config(config.energy)
     assert custom.adc == 4.0 and custom.gap_rows
     assert spikesim_step_energy(spec, custom).final_only > energy.final_only
+
+
+def test_syops_charges_each_spike_its_consumers_accumulates() -> None:
+    """Hand-worked for vggtiny (width 0.25) on 1×8×8: blocks.0 (8×8×8 neurons) drives the
+    3×3 conv of blocks.1 (8 → 8 channels, 8×8 out); its own input conv is the analog input
+    layer, paid as MACs every step and never per spike."""
+    from bsf_engine.energy import syops_model
+
+    spec = ModelSpec("vggtiny", 1, 8, 10, (2,), width=0.25, batchnorm=False)
+    model = syops_model(spec, e_ac_pj=1.0, e_mac_pj=2.0)
+    assert model.per_spike["blocks.0"] == {"features": pytest.approx(8 * 8 * 9 * 64 / 512 * 1e-12)}
+    assert model.input_layer == pytest.approx(1 * 8 * 9 * 64 * 2e-12)
+    # blocks.2 (16×4×4) feeds the IC head through its pool, then the 3×3 conv of blocks.3
+    tapped = model.per_spike["blocks.2"]
+    assert list(tapped) == ["ic2", "features"]
+    assert tapped["ic2"] == pytest.approx(1e-12)  # GAP: one accumulate per spike
+    assert tapped["features"] == pytest.approx(16 * 16 * 9 * 16 / (16 * 16) * 1e-12)
+    assert model.per_spike["heads.ic2.pool"] == {"ic2": pytest.approx(16 * 10 / 16 * 1e-12)}

@@ -44,8 +44,8 @@ def start(
     """Prepare a run of what is missing or stale from `start` through `until` (None: there
     is nothing to do); detached, its worker is started too (`command` replaces it)."""
     refuse_if_locked(project)
-    start = pipeline.check_stage_name(start, "--from") if start else None
     until = pipeline.check_stage_name(until, "--until") if until else None
+    start = pipeline.check_stage_name(start, "--from") if start else None
     stages = pipeline.plan(pipeline.status(project), start, until, force)
     if not stages:
         return None

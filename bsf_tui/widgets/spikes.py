@@ -68,11 +68,12 @@ class SpikesPane(Widget, can_focus=True):
         self.batch_index, self.index = sample.batch, sample.sample
         steps = sample.timesteps
         final = sample.predicted
+        says = str(final) if final >= 0 else "nothing (no spike)"
         verdict = "[green]right[/green]" if final == sample.label else "[red]wrong[/red]"
         info.update(
             f"{sample.split} · batch {sample.batch + 1}/{sample.batches} · sample "
             f"{sample.sample + 1}/{sample.batch_size} · label [b]{sample.label}[/b] · "
-            f"{'BSF' if sample.prediction is not None else 'final'} says {final} "
+            f"{'BSF' if sample.prediction is not None else 'final'} says {says} "
             f"at T ({verdict}) · "
             f"{len(sample.misclassified)} wrong in this batch   "
             "[dim]j/k sample, w next wrong, b batch, t split[/dim]"
