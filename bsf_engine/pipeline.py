@@ -64,7 +64,7 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     paths = project.layout
     artifact = str(paths.path(stage.outputs[0]))
     if not all(paths.path(key).is_file() for key in stage.outputs):
-        reason = stage.unfinished(paths, None)
+        reason = stage.unfinished(paths, None) if stage.resumable else None
         if reason is not None:
             return StageStatus(stage.name, StageState.PARTIAL, [reason], path=artifact)
         return StageStatus(stage.name, StageState.MISSING, path=artifact)
@@ -78,7 +78,7 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     s = StageStatus(
         stage.name, StageState.DONE, created=meta.get("stamp", {}).get("created"), path=artifact
     )
-    reason = stage.unfinished(paths, meta)
+    reason = stage.unfinished(paths, meta) if stage.resumable else None
     if reason is not None:
         s.state, s.reasons = StageState.PARTIAL, [reason]
         return s

@@ -49,10 +49,12 @@ class Stage:
     inputs: tuple[str, ...] = ()  # layout keys of the artifacts whose digests it records
     inherits: tuple[str, ...] = ()  # earlier stages' sections folded into its stamp
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    resumable: bool = False  # an interrupted run leaves a partial result that a rerun continues
+    # an interrupted run leaves a partial result (`unfinished` says what is missing) that a
+    # rerun continues; other stages are done or not, and redo everything when they run
+    resumable: bool = False
     metric: Callable[[Meta], str | None] = _none
     seconds: Callable[[Meta], float | None] = _none
-    # a reason the result is unfinished: (layout, record or None when it is missing)
+    # why a resumable stage's result is partial: (layout, record or None when missing)
     unfinished: Callable[[Layout, Meta | None], str | None] = lambda _layout, _meta: None
     recorded_inputs: Callable[[Meta], Mapping[str, Any]] = _recorded
     short: str = ""  # a column title where the name is too wide (default: the name)
