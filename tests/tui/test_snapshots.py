@@ -15,11 +15,18 @@ from .conftest import FakeLauncher, add_finished_run
 
 
 async def settle(pilot) -> None:
-    """Let loaders (thread workers) finish and their results be drawn."""
-    for _ in range(3):
+    """Let loaders (thread workers) finish and their results be drawn: until two looks at
+    the screen, a beat apart, are the same (a busy machine only makes this take longer)."""
+    previous = None
+    for _ in range(25):
         await pilot.pause(0.2)
         await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.3)
+        await pilot.pause(0.2)
+        shot = pilot.app.export_screenshot()
+        if shot == previous:
+            return
+        previous = shot
+    raise AssertionError("the screen kept changing")
 
 
 def app_for(projects) -> BsfApp:
