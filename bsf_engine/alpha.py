@@ -10,15 +10,20 @@ A sample whose final-head top class also has the highest IC rate is classified
 the same way at every α (the posterior mean grows with both M and E), so only
 the other ("contested") samples are evaluated over the grid.
 
-Reference numerics reproduce the authors' procedure: E = K/N + 1e-16; grid: the
-per-batch argmax of correct counts, averaged over batches; empirical Bayes: for
-each (t, sample, class) the argmax over α of
-B(M+α+1, N−M+α(1/E−1)) / (B(α+1, α(1/E−1)) + 1e-9) with scipy's beta in float64
-(underflow and all), averaged over samples, classes and batches.
+Reference numerics reproduce the authors' procedure to the bit: E = K/N + 1e-16 and
+their posterior-mean formula (`fusion.mean_at_rate`); grid: per file (batch) the
+argmax of correct counts; empirical Bayes: for each (t, sample, class) the argmax
+over α of B(M+α+1, N−M+α(1/E−1)) / (B(α+1, α(1/E−1)) + 1e-9) with scipy's beta in
+float64 (underflow and all), averaged per file in float32 (numpy's mean of their
+float32 array). Both are then averaged over files as they do it: each file's
+float32 value divided by the file count in float32, accumulated in float64 in the
+order the folder lists the files, and steps past the last full block of 50 stay 0.
+The approximation goes through scipy's interp1d.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -39,9 +44,16 @@ def knots_for(timesteps: int) -> list[int]:
     return sorted(k for k in knots if 0 <= k <= last)
 
 
-def approximate(curve: np.ndarray, knots: list[int]) -> np.ndarray:
-    """Piecewise-linear interpolation of a per-step curve through its values at the knots."""
+def approximate(curve: np.ndarray, knots: list[int], numerics: str = Numerics.EXACT) -> np.ndarray:
+    """Piecewise-linear interpolation of a per-step curve through its values at the knots
+    (reference numerics: with scipy's interp1d, as the reference does; its rounding
+    between knots differs from numpy's interp in the last bit)."""
     steps = np.arange(len(curve))
+    knots = np.asarray(knots, dtype=np.int64)
+    if numerics == Numerics.REFERENCE:
+        from scipy.interpolate import interp1d
+
+        return interp1d(knots, curve[knots], kind="linear")(steps)
     return np.interp(steps, knots, curve[knots])
 
 
@@ -113,8 +125,8 @@ def grid_correct(
         for offset in (-2, -1, 0, 1):
             j = (index + offset).clamp(0, len(a_pos) - 1)
             a = a_pos[j]
-            ry = (a + my) / (a / ey + nn)
-            rc = (a + mc) / (a / ec + nn)
+            ry = fusion.mean_at_rate(a, my, ey, nn, numerics)
+            rc = fusion.mean_at_rate(a, mc, ec, nn, numerics)
             label_wins = torch.where(label_first, ry >= rc, ry > rc)
             changed = torch.where(wins_small, ~label_wins, label_wins)
             inside = (index + offset >= 0) & (index + offset < len(a_pos))
@@ -321,16 +333,16 @@ DEAD_PRIOR = 1e-27  # B(α+1, αρ) below this: B + 1e-9 rounds to 1e-9 (half it
 UNDERFLOW_LOG = -746.0  # log B below this: scipy's beta returns exactly 0 (exp underflows)
 
 
-def reference_emp_argmax_sum(
+def reference_emp_choice(
     m: np.ndarray, k: np.ndarray, n: np.ndarray, alphas: np.ndarray
 ) -> np.ndarray:
-    """float64 [tb]: Σ over samples and classes of the reference's per-entry argmax α.
+    """int64 [tb, S, K]: the grid index of the reference's argmax α for every entry.
 
     The reference takes, for every (t, sample, class), the first argmax over the grid of
     ratio(α) = B(M+α+1, N−M+αρ) / (B(α+1, αρ) + 1e-9) with scipy's beta in float64
     (ρ = 1/E − 1, E = K/N + 1e-16). The same floats are computed here, but only where
     they can be the maximum:
-    - once per distinct (M, K) of a step (weighted by its multiplicity);
+    - once per distinct (M, K) of a step (every entry of the pair gets its choice);
     - the denominator once per distinct K, α by α until B(α+1, αρ) < 1e-27: from there on
       it is exactly 1e-9 (B decreases in α), so the ratio there is the numerator over a
       constant, and the numerator decreases in α: the first such α (plus one more, as a
@@ -343,20 +355,19 @@ def reference_emp_argmax_sum(
     from scipy.special import beta
 
     steps = m.shape[0]
-    out = np.zeros(steps)
-    offsets, m_all, k_all, weight_all = distinct_pairs(m, k)
+    offsets, m_all, k_all, _ = distinct_pairs(m, k)
+    chosen_all = np.zeros(len(m_all), dtype=np.int64)  # grid index of each pair's argmax
     count = len(alphas)
     with np.errstate(all="ignore"):
         for i in range(steps):
             big_n = float(n[i])
             pairs = slice(int(offsets[i]), int(offsets[i + 1]))
             mm = m_all[pairs].astype(np.float64)
-            weight = weight_all[pairs]
             k_values, row = np.unique(k_all[pairs], return_inverse=True)
             e = k_values.astype(np.float64) / big_n + fusion.REFERENCE_EPSILON
             shape = 1.0 / e - 1.0
             denominator, live = _reference_denominators(shape, alphas, beta)
-            chosen = np.zeros(len(mm), dtype=np.int64)  # grid index of each pair's argmax
+            chosen = chosen_all[pairs]
             todo = ~_all_zero_or_nan(mm, big_n, shape[row], alphas)
             cand = np.minimum(live[row] + 2, count)  # candidate columns 0 … cand−1
             cand = np.where(todo, cand, 0)
@@ -374,8 +385,49 @@ def reference_emp_argmax_sum(
                     a = alphas
                     full = beta(mm[q] + a + 1.0, big_n - mm[q] + a * shape[row[q]])
                     chosen[q] = int(np.argmax(full / denominator[row[q]]))
-            out[i] = weight @ alphas[chosen]
-    return out
+    return chosen_all[pair_of_entries(m, k, offsets, m_all, k_all)].reshape(m.shape)
+
+
+def pair_of_entries(m, k, offsets, m_all, k_all) -> np.ndarray:
+    """For every entry of [tb, S, K] (flattened), the index of its pair in `distinct_pairs`'
+    output (pairs are sorted by step, then by key)."""
+    steps = m.shape[0]
+    base = int(max(m.max(initial=0), k.max(initial=0))) + 1
+    step_of_pair = np.repeat(np.arange(steps, dtype=np.int64), np.diff(offsets))
+    span = base * base
+    pair_keys = step_of_pair * span + m_all.astype(np.int64) * base + k_all
+    entry_keys = m.reshape(steps, -1).astype(np.int64) * base + k.reshape(steps, -1)
+    entry_keys += (np.arange(steps, dtype=np.int64) * span).reshape(-1, 1)
+    return np.searchsorted(pair_keys, entry_keys.reshape(-1))
+
+
+REFERENCE_TIME_BATCH = 50  # the reference tunes steps in blocks of 50; a last partial block
+# is never reached, so its α stays 0 (T = 3000 has none)
+
+
+def reference_file_means(alphas: np.ndarray, choice: np.ndarray, bounds: np.ndarray):
+    """float32 [files, tb]: per file, the mean of the chosen α over its samples and
+    classes, as the reference computes it: numpy's float32 mean of a float32
+    [tb, samples, classes] array (its pairwise summation, its float32 division)."""
+    values = np.asarray(alphas, dtype=np.float32)[choice]
+    return np.stack(
+        [
+            np.mean(np.ascontiguousarray(values[:, lo:hi]), axis=(1, 2))
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+    )
+
+
+def reference_average(per_file: np.ndarray, order) -> np.ndarray:
+    """float64 [T]: the reference's α(t) from per-file float32 values [files, T]: each
+    divided by the number of files in float32, added into a float64 curve in the order
+    the reference lists its files; the steps past the last full block of 50 stay 0."""
+    files, steps = per_file.shape
+    curve = np.zeros(steps)
+    for index in order:
+        curve += per_file[index] / files
+    curve[steps // REFERENCE_TIME_BATCH * REFERENCE_TIME_BATCH :] = 0.0
+    return curve
 
 
 def _reference_denominators(shape: np.ndarray, alphas: np.ndarray, beta):

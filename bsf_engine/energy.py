@@ -13,6 +13,9 @@ map size, 1×1 output). The expected per-step energies in REFERENCE.md are
 reproduced (within 0.01%) without GAP rows: with them, 512 channels at 2×2 add
 48.5 nJ per step and the table is missed by up to 1.3%; so they are off by
 default. Final-only pays features + final head; BSF adds the IC head(s).
+`reference_step_energy` is the authors' own row list and sums (reference numerics):
+both AvgPool rows with the last block's channels, and a final-only sum that drops the
+final head's pool row instead of the IC's rows.
 
 SyOPs (data-dependent, 45 nm: E_AC and E_MAC from [energy]): each spike a
 population emits costs one accumulate per synapse it drives (its layer's MACs
@@ -122,6 +125,55 @@ def spikesim_step_energy(spec: ModelSpec, constants: SpikeSimConstants) -> StepE
         final_only=(features + final) * pj,
         bsf=(features + final + sum(ics.values())) * pj,
         ic_only=(ic_features + sum(ics.values())) * pj,
+    )
+
+
+def reference_spikesim_layers(spec: ModelSpec, constants: SpikeSimConstants) -> list[LayerEnergy]:
+    """The authors' SpikeSim rows (pJ per step), in their order and with their choices.
+
+    One row per conv (a residual block: shortcut, conv1, conv2), then per head in
+    network order (the ICs, the final head): an AvgPool row with the channels of the
+    *last* feature layer (whatever block the head reads) and the head's pool window,
+    and the linear row. `reference_step_energy` sums them as they do.
+    """
+    rows: list[LayerEnergy] = []
+    features = feature_layers(spec)
+    for layer in features:
+        c_in, c, out = layer.in_channels, layer.channels, layer.size
+        if layer.kind == "residual":
+            convs = [(c_in, c, 1), (c_in, c, 3), (c, c, 3)]
+        else:
+            convs = [(c_in, c, 3)]
+        for inputs, outputs, k in convs:
+            pj = constants.layer(inputs, outputs, out, out, k, k)
+            rows.append(LayerEnergy(layer.name, "features", pj, layer.index))
+    last = features[-1].channels
+    for head in head_layers(spec, features):
+        pool = constants.layer(last, last, 1, 1, head.size, head.size)
+        rows.append(LayerEnergy(head.pool, head.name, pool))
+        linear = constants.layer(math.ceil(head.channels / 4), spec.num_classes, 1, 1, 4, 1)
+        rows.append(LayerEnergy(head.output, head.name, linear))
+    return rows
+
+
+def reference_step_energy(spec: ModelSpec, constants: SpikeSimConstants) -> StepEnergy:
+    """Per-step energy (J) as the authors' plot script computes it, to the bit: BSF = all
+    rows summed in order; final-only = every row but the second to last (the final
+    head's AvgPool row: it keeps the IC's rows and drops the final head's pool). The
+    IC alone (which they do not report) is bsf's: features up to the IC plus its rows."""
+    rows = reference_spikesim_layers(spec, constants)
+    values = [r.pj for r in rows]
+    total = 0.0
+    for value in values:
+        total += value
+    ics = {r.part for r in rows if r.part not in ("features", FINAL)}
+    ic_tap = max(map(spec.tapped_block, ics)) if ics else len(spec.archdef.blocks) - 1
+    ic_only = sum(
+        r.pj for r in rows if (r.part == "features" and r.block <= ic_tap) or r.part in ics
+    )
+    pj = 1e-12
+    return StepEnergy(
+        final_only=sum([*values[:-2], values[-1]]) * pj, bsf=total * pj, ic_only=ic_only * pj
     )
 
 

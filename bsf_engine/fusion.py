@@ -8,8 +8,13 @@ mean r = (α + M)/(α/E + N), prediction argmax_c r (ties: the smallest class).
 
 The empirical-Bayes evidence of α is the Beta-Binomial marginal likelihood
 log B(M + α, N − M + β) − log B(α, β), β = α(1/E − 1), computed with lgamma in
-log space (no underflow at any N). `numerics="reference"` reproduces the
-authors' E = K/N + 1e-16 (no clipping) where the reference procedure needs it.
+log space (no underflow at any N).
+
+`numerics="reference"` is the authors' arithmetic, to the last bit: E = K/N + 1e-16
+(no clipping: a class whose IC never fired gets β ≈ α·1e16, so for α > 0 it is
+effectively vetoed) and r = (α + M)/((α + M) + (α(1/E − 1) + (N − M))), evaluated in
+that order in float64 (the real value is the same as the exact form; its rounding,
+and so which class wins an exact tie, is not).
 """
 
 from __future__ import annotations
@@ -54,11 +59,19 @@ def posterior(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Nu
 
 
 def posterior_mean(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT):
-    """r = (α + M)/(α/E + N)."""
+    """r = (α + M)/(α/E + N) (exact), or the reference's rounding of the same value."""
     alpha = _alpha(alpha)
     n = _broadcast_n(n, m)
-    e = ic_rate(k, n, numerics)
-    return (alpha + m.double()) / (alpha / e + n)
+    return mean_at_rate(alpha, m.double(), ic_rate(k, n, numerics), n, numerics)
+
+
+def mean_at_rate(alpha, m, e, n, numerics: str = Numerics.EXACT):
+    """The posterior mean from float64 α, M, E and N: the one formula every prediction
+    and every tie-break uses (`grid_correct` compares with it too)."""
+    if numerics == Numerics.REFERENCE:
+        a = alpha + m
+        return a / (a + (alpha * (torch.ones_like(e) / e - 1.0) + (n - m)))
+    return (alpha + m) / (alpha / e + n)
 
 
 def posterior_std(alpha: float | Tensor, m: Tensor, k: Tensor, n, numerics: str = Numerics.EXACT):

@@ -25,6 +25,7 @@ from .models.archs import ARCHS
 from .models.spec import ModelSpec
 from .report import build_report, check_energy_model, check_target
 from .spikes import open_spikes
+from .states import Numerics
 
 SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10), "cifar100": (3, 32, 100)}
 
@@ -67,25 +68,35 @@ def _their_npz(path: Path, key: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
-    """The run's α curves: their piecewise-linear files, else their raw ones, else bsf's."""
-    curves = {}
+def reference_alpha(
+    folder: Path, timesteps: int, numerics: str = Numerics.REFERENCE
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The run's α curves and the file each came from: their piecewise-linear files, else
+    their raw ones (approximated here), else bsf's own `bsf tune` of the folder."""
+    curves: dict[str, np.ndarray] = {}
+    files: dict[str, str] = {}
     for kind in ("grid", "emp"):
-        linear = _find(folder, [f"division_linear_alpha_{kind}.npz"])
-        raw = _find(folder, [f"alpha_output_{kind}.npz"])
+        linear = _find(folder, THEIR_ALPHA_FILES["linear"](kind))
+        raw = _find(folder, THEIR_ALPHA_FILES["raw"](kind))
         if linear is not None:
             npz = _their_npz(linear, "y")
             curves[f"alpha_{kind}_approx"] = np.asarray(npz["y"], dtype=np.float64)
+            files[kind] = str(linear.relative_to(folder))
         elif raw is not None:
             values = np.asarray(_their_npz(raw, "alpha")["alpha"], dtype=np.float64)
             curves[f"alpha_{kind}_approx"] = search.approximate(
-                values, search.knots_for(len(values))
+                values, search.knots_for(len(values)), numerics
             )
+            files[kind] = f"{raw.relative_to(folder)} (approximated by bsf)"
     ours = Layout(folder).reference_output.alpha_npz
     if len(curves) < 2 and ours.is_file():
         npz = layout.read_npz(ours, "", f"rerun `bsf tune {folder}`")
+        meta = layout.read_json_or_none(Layout(folder).reference_output.alpha_json) or {}
         for kind in ("grid", "emp"):
-            curves.setdefault(f"alpha_{kind}_approx", npz[f"alpha_{kind}_approx"])
+            if f"alpha_{kind}_approx" not in curves:
+                curves[f"alpha_{kind}_approx"] = npz[f"alpha_{kind}_approx"]
+                made = f"{meta.get('numerics', '?')} numerics"
+                files[kind] = f"{ours.relative_to(folder)} (bsf tune, {made})"
     if len(curves) < 2:
         raise DataError(
             f"{folder}: no α curves (division_linear_alpha_*.npz, "
@@ -94,7 +105,34 @@ def reference_alpha(folder: Path, timesteps: int) -> dict[str, np.ndarray]:
     for key, value in curves.items():
         if len(value) != timesteps:
             raise DataError(f"{folder}: {key} has {len(value)} steps, the spikes {timesteps}")
-    return curves
+    return curves, files
+
+
+# the names their scripts give α files (the `_sequential` ones come from their DVS runs,
+# and are what their plot script reads at its latest revision)
+THEIR_ALPHA_FILES = {
+    "linear": lambda kind: [
+        f"division_linear_alpha_{kind}.npz",
+        f"division_linear_alpha_{kind}_sequential.npz",
+    ],
+    "raw": lambda kind: [f"alpha_output_{kind}.npz", f"alpha_output_{kind}_sequential.npz"],
+}
+ANN_ACCURACY_FILE = "ann_acc.csv"  # their train script: one "head,accuracy" row per head
+
+
+def their_ann_accuracy(folder: Path) -> float | None:
+    """The final head's test accuracy their training wrote (`ann_acc.csv`, last row, last
+    field, as their plot script reads it), or None without the file."""
+    path = folder / ANN_ACCURACY_FILE
+    if not path.is_file():
+        return None
+    rows = [line.split(",") for line in path.read_text(errors="replace").splitlines() if line]
+    try:
+        return float(rows[-1][-1])
+    except (IndexError, ValueError):
+        raise DataError(
+            f"{path}: not their 'head,accuracy' rows; fix it or pass --ann-accuracy"
+        ) from None
 
 
 def report_reference(
@@ -104,11 +142,17 @@ def report_reference(
     energy: str | None = None,
     target: float | None = None,
     ann_accuracy: float | None = None,
+    numerics: str | None = None,
 ) -> dict[str, Any]:
-    """The report of an authors' run folder; energy and target default as in a project."""
+    """The report of an authors' run folder. Numerics default to reference (their fusion
+    rule, SpikeSim rows and AUC); energy and target default as in a project; the ANN
+    accuracy to `ann_acc.csv` when they wrote one."""
+    from .tune import check_numerics
+
     energy_cfg, fusion_cfg = EnergySection(), FusionSection()
     model = check_energy_model(energy or energy_cfg.model)
     fraction = check_target(fusion_cfg.target if target is None else target)
+    numerics = check_numerics(numerics or Numerics.REFERENCE)
     command = read_command(folder)
     spikes = next(
         (p for p in sorted(folder.iterdir()) if p.is_dir() and p.name.startswith("snn")), None
@@ -117,10 +161,22 @@ def report_reference(
         raise DataError(f"{folder}: no snn*/ folder of test spikes (output_<i>.npz)")
     source = open_spikes(spikes)
     spec = spec_from_command(command, source.num_classes)
-    alpha = reference_alpha(folder, source.timesteps)
+    alpha, files = reference_alpha(folder, source.timesteps, numerics)
+    if ann_accuracy is None:
+        ann_accuracy = their_ann_accuracy(folder)
     ic = next(h for h in source.heads if h != "final")
     report = build_report(
-        source, alpha, ic, spec, model, energy_cfg, fraction, ann_accuracy, events
+        source,
+        alpha,
+        ic,
+        spec,
+        model,
+        energy_cfg,
+        fraction,
+        ann_accuracy,
+        events,
+        numerics=numerics,
+        alpha_files=files,
     )
     report["source"] = str(folder)
     out = Layout(folder).reference_output

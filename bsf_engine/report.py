@@ -19,13 +19,18 @@ import torch
 
 from . import atomic, fusion, layout
 from .config.schema import EnergySection
-from .energy import SpikeSimConstants, spikesim_step_energy, syops_model
+from .energy import (
+    SpikeSimConstants,
+    reference_step_energy,
+    spikesim_step_energy,
+    syops_model,
+)
 from .errors import DataError, MissingArtifactError
 from .events import Events
 from .models.spec import ModelSpec
 from .spikes import SpikeSource, open_project_split
 from .stages import REPORT
-from .states import EnergyModel, Method
+from .states import EnergyModel, Method, Numerics
 
 TIME_BLOCK = 128
 
@@ -36,8 +41,12 @@ def accuracy_curves(
     alpha_emp: np.ndarray,
     ic: str,
     events: Events | None = None,
+    numerics: str = Numerics.EXACT,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
-    """Per-step accuracy of every method, and mean spikes per sample per population [T, L]."""
+    """Per-step accuracy of every method, and mean spikes per sample per population [T, L].
+
+    The fusion uses `numerics`' rule (`fusion.posterior_mean`): with reference numerics,
+    the authors' unclipped E and formula (their plot script's curves, to the bit)."""
     events = events or Events()
     timesteps = source.timesteps
     correct = {name: np.zeros(timesteps, dtype=np.int64) for name in Method}
@@ -59,8 +68,8 @@ def accuracy_curves(
             predictions = {
                 "final": m.argmax(-1),
                 "ic": k.argmax(-1),
-                "bsf_grid": fusion.predict(grid[start:stop].view(-1, 1, 1), m, k, n),
-                "bsf_emp": fusion.predict(emp[start:stop].view(-1, 1, 1), m, k, n),
+                "bsf_grid": fusion.predict(grid[start:stop].view(-1, 1, 1), m, k, n, numerics),
+                "bsf_emp": fusion.predict(emp[start:stop].view(-1, 1, 1), m, k, n, numerics),
             }
             for name, predicted in predictions.items():
                 correct[name][start:stop] += (predicted == labels).sum(dim=1).numpy()
@@ -81,12 +90,18 @@ def energy_curves(
     energy_cfg: EnergySection,
     timesteps: int,
     mean_counts: np.ndarray | None,
+    numerics: str = Numerics.EXACT,
 ) -> dict[str, np.ndarray]:
-    """Cumulative energy (J) after t = 1 … T steps for each method."""
+    """Cumulative energy (J) after t = 1 … T steps for each method (SpikeSim with
+    reference numerics: the authors' rows and sums, `energy.reference_step_energy`)."""
     steps = np.arange(1, timesteps + 1, dtype=np.float64)
     ic_heads = {h for h in spec.head_names if h != "final"}
     if model == EnergyModel.SPIKESIM:
-        per_step = spikesim_step_energy(spec, SpikeSimConstants.from_config(energy_cfg))
+        constants = SpikeSimConstants.from_config(energy_cfg)
+        if numerics == Numerics.REFERENCE:
+            per_step = reference_step_energy(spec, constants)
+        else:
+            per_step = spikesim_step_energy(spec, constants)
         return {
             "final": steps * per_step.final_only,
             "ic": steps * per_step.ic_only,
@@ -107,8 +122,14 @@ def energy_curves(
 
 
 def headline(
-    accuracy: dict[str, np.ndarray], energy: dict[str, np.ndarray], target: float
+    accuracy: dict[str, np.ndarray],
+    energy: dict[str, np.ndarray],
+    target: float,
+    numerics: str = Numerics.EXACT,
 ) -> dict[str, dict[str, Any]]:
+    """Steps and energy to the target, reduction and AUC per method. The AUC starts at
+    (0, 0) (exact), or at the first step as the authors' plot script integrates it
+    (reference: scipy's trapezoid over the steps up to final-only's energy-to-target)."""
     out: dict[str, dict[str, Any]] = {}
     reached = {}
     for name in Method:
@@ -120,8 +141,13 @@ def headline(
     for name in Method:
         if final_energy is not None:
             keep = energy[name] <= final_energy
-            e = np.concatenate([[0.0], energy[name][keep]])
-            a = np.concatenate([[0.0], accuracy[name][keep]])
+            e, a = energy[name][keep], accuracy[name][keep]
+            if numerics == Numerics.REFERENCE:
+                from scipy.integrate import trapezoid
+
+                areas[name] = float(trapezoid(a, e))
+                continue
+            e, a = np.concatenate([[0.0], e]), np.concatenate([[0.0], a])
             areas[name] = float(np.trapezoid(a, e)) if e.size > 1 else 0.0
         else:
             areas[name] = None
@@ -155,11 +181,16 @@ def build_report(
     target_fraction: float,
     ann_accuracy: float | None,
     events: Events | None = None,
+    *,
+    numerics: str = Numerics.EXACT,
+    alpha_files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The report of `source`'s test spikes fused with `alpha`'s approximated curves;
+    `alpha_files` names where each curve came from (recorded in the report)."""
     accuracy, mean_counts, samples = accuracy_curves(
-        source, alpha["alpha_grid_approx"], alpha["alpha_emp_approx"], ic, events
+        source, alpha["alpha_grid_approx"], alpha["alpha_emp_approx"], ic, events, numerics
     )
-    energy = energy_curves(spec, model, energy_cfg, source.timesteps, mean_counts)
+    energy = energy_curves(spec, model, energy_cfg, source.timesteps, mean_counts, numerics)
     reference_accuracy = ann_accuracy if ann_accuracy is not None else float(accuracy["final"][-1])
     target = target_fraction * reference_accuracy
     return {
@@ -167,6 +198,8 @@ def build_report(
         "samples": samples,
         "timesteps": source.timesteps,
         "ic_head": ic,
+        "numerics": str(numerics),
+        "alpha_files": alpha_files or {},
         "energy_model": model,
         "target_fraction": target_fraction,
         "ann_accuracy": ann_accuracy,
@@ -174,7 +207,7 @@ def build_report(
         if ann_accuracy is not None
         else "final-only SNN accuracy at T (no ANN accuracy given)",
         "target": target,
-        "methods": headline(accuracy, energy, target),
+        "methods": headline(accuracy, energy, target, numerics),
         "curves": {
             "accuracy": {k: v.tolist() for k, v in accuracy.items()},
             "energy_J": {k: v.tolist() for k, v in energy.items()},
@@ -251,17 +284,22 @@ def run(
     *,
     energy: str | None = None,
     target: float | None = None,
+    numerics: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
     """Report on the project's test spikes; writes report.json and returns it.
 
-    A report has no partial result: it is always computed afresh (`force` is accepted,
-    as by every stage, and changes nothing).
+    Numerics default to the project's `[fusion] numerics`. A report has no partial
+    result: it is always computed afresh (`force` is accepted, as by every stage, and
+    changes nothing).
     """
+    from .tune import check_numerics
+
     events = events or Events()
     cfg = project.config
     model = check_energy_model(energy or cfg.energy.model)
     fraction = check_target(cfg.fusion.target if target is None else target)
+    numerics = check_numerics(numerics or cfg.fusion.numerics)
     paths = project.layout
     source = open_project_split(paths, "test")
     alpha = layout.read_npz(paths.alpha_npz, "run `bsf tune` first", "rerun `bsf tune`")
@@ -273,6 +311,7 @@ def run(
         )
     ann = layout.read_json(paths.ann_json)
     spec = ModelSpec.from_dict(layout.read_json(paths.snn_json)["spec"])
+    tuned = f"{paths.alpha_npz.name} ({meta.get('numerics', '?')} numerics)"
     report = build_report(
         source,
         alpha,
@@ -283,6 +322,8 @@ def run(
         fraction,
         ann["final_test_accuracy"],
         events,
+        numerics=numerics,
+        alpha_files={"grid": tuned, "emp": tuned},
     )
     report["stamp"] = REPORT.stamp(cfg)
     report["inputs"] = REPORT.input_digests(paths)

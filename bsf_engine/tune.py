@@ -59,8 +59,6 @@ def tune_source(
     count = len(alphas)
     correct = np.zeros((timesteps, count), dtype=np.int64)
     evidence = np.zeros((timesteps, count))
-    ref_grid_sum = np.zeros(timesteps)
-    ref_emp_sum = np.zeros(timesteps)
     began = time.perf_counter()
     events.progress("load", 0, source.num_batches, "batch")
     counts = SplitCounts(
@@ -72,19 +70,24 @@ def tune_source(
     labels, groups = torch.from_numpy(counts.labels), torch.from_numpy(counts.groups)
     reference = settings.numerics == Numerics.REFERENCE
     tables = None if reference else search.EvidenceTables(alphas, timesteps)
+    # reference: per file and step, the argmax α of the grid and the float32 mean of the
+    # per-entry empirical-Bayes argmaxes (averaged over files at the end)
+    file_grid = np.zeros((batches, timesteps), dtype=np.float32)
+    file_emp = np.zeros((batches, timesteps), dtype=np.float32)
+    bounds = np.searchsorted(counts.groups, np.arange(batches + 1))
+    alphas32 = np.asarray(settings.alphas, dtype=np.float32)
     events.progress("step", 0, timesteps, "step")
     for start, m_np, k_np in counts.blocks(TIME_BLOCK):
         stop = start + m_np.shape[0]
         m, k, n = torch.from_numpy(m_np), torch.from_numpy(k_np), torch.arange(start + 1, stop + 1)
-        if reference:  # the reference takes the argmax per batch, then the mean
-            per_batch = search.grid_correct(
+        if reference:
+            per_file = search.grid_correct(
                 m, k, n, labels, alphas, settings.numerics, groups, batches
             )
-            correct[start:stop] = per_batch.sum(dim=0).numpy()
-            ref_grid_sum[start:stop] = settings.alphas[per_batch.argmax(dim=-1).numpy()].sum(0)
-            ref_emp_sum[start:stop] = search.reference_emp_argmax_sum(
-                m_np, k_np, n.numpy(), settings.alphas
-            )
+            correct[start:stop] = per_file.sum(dim=0).numpy()
+            file_grid[:, start:stop] = alphas32[per_file.argmax(dim=-1).numpy()]
+            choice = search.reference_emp_choice(m_np, k_np, n.numpy(), settings.alphas)
+            file_emp[:, start:stop] = search.reference_file_means(settings.alphas, choice, bounds)
         else:
             correct[start:stop] = search.grid_correct(m, k, n, labels, alphas).numpy()
             evidence[start:stop] = search.evidence_sums(m_np, k_np, n, alphas, tables).numpy()
@@ -100,16 +103,18 @@ def tune_source(
         accuracy_emp = correct[steps, emp_index] / samples
         evidence_emp = evidence[steps, emp_index]
     else:
-        raw_grid = ref_grid_sum / batches
-        raw_emp = ref_emp_sum / (samples * source.num_classes)
+        order = getattr(source, "listing_order", range(batches))
+        raw_grid = search.reference_average(file_grid, order)
+        raw_emp = search.reference_average(file_emp, order)
         accuracy_emp = np.full(timesteps, np.nan)
         evidence_emp = np.full(timesteps, np.nan)
+    numerics = settings.numerics
     return {
         "alphas": np.asarray(settings.alphas, dtype=np.float64),
         "alpha_grid": raw_grid.astype(np.float64),
         "alpha_emp": raw_emp.astype(np.float64),
-        "alpha_grid_approx": search.approximate(raw_grid.astype(np.float64), knots),
-        "alpha_emp_approx": search.approximate(raw_emp.astype(np.float64), knots),
+        "alpha_grid_approx": search.approximate(raw_grid.astype(np.float64), knots, numerics),
+        "alpha_emp_approx": search.approximate(raw_emp.astype(np.float64), knots, numerics),
         "knots": np.asarray(knots, dtype=np.int64),
         "accuracy_grid": correct[steps, grid_index] / samples,
         "accuracy_emp": accuracy_emp,

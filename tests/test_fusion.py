@@ -83,3 +83,40 @@ def test_log_evidence_does_not_underflow_at_t_3000() -> None:
     values = fusion.log_evidence(5.0, m, k, 3000)
     assert torch.isfinite(values).all()
     assert (values < 0).all() and values.min() < -745  # far below float64's exp range
+
+
+def _real_mean(alpha: int, m: int, k: int, n: int) -> Fraction:
+    return Fraction(alpha + m) / (Fraction(alpha * n, k) + n)
+
+
+@pytest.mark.parametrize(
+    ("n", "alpha", "first", "second", "exact_wins", "reference_wins"),
+    [
+        (3, 1, (2, 2), (3, 1), 0, 1),
+        (5, 1, (2, 2), (3, 1), 0, 1),
+        (5, 2, (0, 2), (1, 1), 0, 1),
+        (4, 2, (4, 2), (3, 3), 1, 0),
+    ],
+)
+def test_exact_ties_break_differently_under_the_two_formulas(
+    n, alpha, first, second, exact_wins, reference_wins
+) -> None:
+    # two classes' (M, K) with equal posterior means in real numbers; bsf's
+    # (α + M)/(α/E + N) and the authors' (α + M)/((α + M) + (α(1/E − 1) + (N − M))) round
+    # them differently, so a different class wins (an equal pair: the smaller class)
+    assert _real_mean(alpha, *first, n) == _real_mean(alpha, *second, n)
+    m, k = t([first[0], second[0]]), t([first[1], second[1]])
+    exact = fusion.posterior_mean(float(alpha), m, k, n, "exact")
+    reference = fusion.posterior_mean(float(alpha), m, k, n, "reference")
+    assert (exact[0] == exact[1]) != (reference[0] == reference[1])
+    assert fusion.predict(float(alpha), m, k, n, "exact").item() == exact_wins
+    assert fusion.predict(float(alpha), m, k, n, "reference").item() == reference_wins
+
+
+def test_reference_rate_is_not_clipped_so_a_silent_ic_vetoes() -> None:
+    # class 0: many final spikes, IC silent (K = 0); class 1: no final spike, one IC spike.
+    # bsf clips E at 1e-6 and keeps class 0; the authors' E = 1e-16 vetoes it.
+    m, k, n = t([1000, 0]), t([0, 1]), 3000
+    assert fusion.predict(1.0, m, k, n, "exact").item() == 0
+    assert fusion.predict(1.0, m, k, n, "reference").item() == 1
+    assert fusion.predict(0.0, m, k, n, "reference").item() == 0  # α = 0: the final head

@@ -142,8 +142,17 @@ def test_reference_run_folder_tune_and_report(tmp_path, cli) -> None:
     data = json.loads(cli("report", folder, "--json", "--ann-accuracy", "0.5").stdout)
     assert data["curves"]["alpha_grid"] == [3.0] * 40
     assert data["target"] == pytest.approx(0.97 * 0.5)
-    energy = data["curves"]["energy_J"]["final"]
+    assert data["numerics"] == "reference"  # the default on an authors' folder
+    assert data["alpha_files"]["grid"] == "division_linear_alpha_grid.npz"
+    # their SpikeSim rows: final-only keeps the IC's rows, drops the final head's pool
+    energy = data["curves"]["energy_J"]
+    assert energy["bsf_grid"][0] - energy["final"][0] == pytest.approx(48.5067e-9, rel=1e-5)
+    exact = json.loads(cli("report", folder, "--json", "--numerics", "exact").stdout)
+    assert exact["numerics"] == "exact"
+    energy = exact["curves"]["energy_J"]["final"]
     assert energy[0] == pytest.approx(4.2434e-6, rel=1e-3)  # VGG11 / CIFAR-10 per step
+    result = cli("report", folder, "--numerics", "approximate")
+    assert result.exit_code == 2 and "choose exact or reference" in result.stderr
     assert (folder / "bsf" / "report.json").is_file()
     result = cli("report", folder, "--energy", "syops")
     assert result.exit_code == 2 and "needs per-layer spike counts" in result.stderr

@@ -111,42 +111,46 @@ def write_batches(folder, batches=3, steps=30, batch=20, classes=4, seed=0):
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
-def reference_direct(folder, steps, alphas):
-    """A direct numpy transcription of the reference procedure (the slow oracle)."""
-    from bsf_engine.spikes import open_spikes
-
-    source = open_spikes(folder)
-    grid_argmaxes, emp_sum, entries = [], np.zeros(steps), 0
-    for batch in source:
-        m = batch.cumulative("final").astype(np.float64)
-        k = batch.cumulative("ic1").astype(np.float64)
-        n = np.arange(1, steps + 1, dtype=np.float64)[:, None, None]
-        e = k / n + 1e-16
-        correct = np.zeros((steps, len(alphas)))
-        for j, a in enumerate(alphas):
-            r = (a + m) / (a / e + n)
-            correct[:, j] = (r.argmax(-1) == batch.labels).sum(1)
-        grid_argmaxes.append(alphas[correct.argmax(1)])
-        with np.errstate(all="ignore"):
-            a = alphas[None, None, None, :]
-            b = a * (1 / e[..., None] - 1)
-            ratio = scipy_beta(m[..., None] + a + 1, n[..., None] - m[..., None] + b) / (
-                scipy_beta(a + 1, b) + 1e-9
-            )
-        emp_sum += alphas[ratio.argmax(-1)].sum(axis=(1, 2))
-        entries += m.shape[1] * m.shape[2]
-    return np.mean(grid_argmaxes, axis=0), emp_sum / entries
-
-
 def test_reference_numerics_equal_a_direct_transcription(tmp_path) -> None:
+    # T = 120: two blocks of 50 and a remainder the reference never reaches (α stays 0);
+    # unequal files (per-file float32 means, then the mean over files, differ from a pooled
+    # mean in the last bits)
     from bsf_engine.spikes import open_spikes
 
-    write_batches(tmp_path / "tune")
+    from . import authors
+
+    write_batches(tmp_path / "tune", steps=120, batch=12, classes=10)
+    source = open_spikes(tmp_path / "tune")
+    batches = [
+        (b.labels, b.head("final").astype(np.float32), b.head("ic1").astype(np.float32))
+        for b in source
+    ]
+    result = tune_source(source, TuneSettings(np.arange(0.0, 101.0), "reference"))
+    for mode in ("grid", "emp"):
+        raw, correct = authors.alpha_search_batches(batches, 120, mode)
+        assert np.array_equal(result[f"alpha_{mode}"], raw), mode
+        if mode == "grid":
+            assert np.array_equal(result["correct"][:100], correct[:100])
+    assert (result["alpha_emp"][:100] > 0).all() and (result["alpha_emp"][100:] == 0).all()
+
+
+def test_float32_per_file_means_are_the_references() -> None:
+    # two files of one sample each, three classes, two steps: per file a float32 mean of
+    # the chosen α; then each divided by the file count in float32 and added in float64,
+    # in the order the folder lists the files
     alphas = np.arange(0.0, 101.0)
-    result = tune_source(open_spikes(tmp_path / "tune"), TuneSettings(alphas, "reference"))
-    grid, emp = reference_direct(tmp_path / "tune", 30, alphas)
-    assert np.array_equal(result["alpha_grid"], grid)
-    assert np.allclose(result["alpha_emp"], emp, rtol=0, atol=1e-12)
+    by_sample = np.array([[[1, 2, 4], [7, 7, 7]], [[3, 3, 9], [1, 1, 2]]])  # [S, t, class]
+    per_file = search.reference_file_means(alphas, by_sample.transpose(1, 0, 2), [0, 1, 2])
+    assert per_file.dtype == np.float32
+    assert per_file.tolist() == [[np.float32(7 / 3), 7.0], [5.0, np.float32(4 / 3)]]
+    steps = np.zeros((2, 60), dtype=np.float32)
+    steps[:, :2] = per_file
+    curve = search.reference_average(steps, [1, 0])
+    assert curve.dtype == np.float64
+    assert curve[0] == 2.5 + float(np.float32(7 / 3)) / 2 == 3.6666666269302368
+    assert curve[0] != (7 / 3 + 5) / 2  # a float64 pooled mean: bsf's exact way
+    assert curve[1] == 3.5 + float(np.float32(4 / 3)) / 2
+    assert (curve[50:] == 0).all()  # past the last full block of 50
 
 
 def test_exact_tuning_picks_the_grid_argmax(tmp_path) -> None:
@@ -225,12 +229,26 @@ def test_reference_emp_argmax_equals_scipy_on_every_entry(seed, grid) -> None:
     alphas = GRIDS[grid]
     steps = [0, 1, 5, 20, 59]
     n = np.arange(1, 61, dtype=np.float64)[steps]
-    got = search.reference_emp_argmax_sum(m[steps], k[steps], n, alphas)
+    got = alphas[search.reference_emp_choice(m[steps], k[steps], n, alphas)]
     with np.errstate(all="ignore"):
         mm = m[steps].astype(np.float64)[..., None]
         e = k[steps].astype(np.float64)[..., None] / n[:, None, None, None] + 1e-16
         b = alphas * (1 / e - 1)
         nn = n[:, None, None, None]
         ratio = scipy_beta(mm + alphas + 1, nn - mm + b) / (scipy_beta(alphas + 1, b) + 1e-9)
-    expected = alphas[ratio.argmax(-1)].sum(axis=(1, 2))
-    assert np.allclose(got, expected, rtol=0, atol=1e-9)
+    assert np.array_equal(got, alphas[ratio.argmax(-1)])  # every entry, not only their sum
+
+
+def test_grid_counts_break_exact_ties_by_the_numerics_formula() -> None:
+    # one sample of label 1 at N = 3: class 0 has (M, K) = (2, 2), class 1 (3, 1); at
+    # α = 1 their posterior means are equal in real numbers. bsf's formula rounds them
+    # equal (class 0 wins: wrong), the authors' rounds class 1 up (right)
+    m = torch.tensor([[[0, 1]], [[1, 2]], [[2, 3]]], dtype=torch.int32)
+    k = torch.tensor([[[1, 1]], [[2, 1]], [[2, 1]]], dtype=torch.int32)
+    labels, alphas, n = torch.tensor([1]), torch.tensor([0.0, 1.0, 2.0]), torch.arange(1, 4)
+    exact = search.grid_correct(m, k, n, labels, alphas, "exact")
+    reference = search.grid_correct(m, k, n, labels, alphas, "reference")
+    assert exact[2].tolist() == [1, 0, 0] and reference[2].tolist() == [1, 1, 0]
+    assert np.array_equal(exact[:2].numpy(), reference[:2].numpy())
+    for numerics, got in (("exact", exact), ("reference", reference)):
+        assert np.array_equal(got.numpy(), direct_correct(m, k, n, labels, alphas, numerics))

@@ -125,6 +125,8 @@ def report_table(result: dict[str, Any]) -> Table:
         f"{result['energy_model']} energy; target {100 * result['target']:.2f}% "
         f"({100 * result['target_fraction']:g}% of {result['target_basis']})",
         title_justify="left",
+        caption=_report_caption(result),
+        caption_justify="left",
     )
     for column in (
         "method",
@@ -150,6 +152,18 @@ def report_table(result: dict[str, Any]) -> Table:
             fmt(row["auc_increase_pct"], "%"),
         )
     return table
+
+
+def _report_caption(result: dict[str, Any]) -> str | None:
+    """Which numerics fused the curves, and the α files (older reports have neither)."""
+    if "numerics" not in result:
+        return None
+    files = result.get("alpha_files") or {}
+    if len(set(files.values())) == 1:
+        alpha = f"; α from {next(iter(files.values()))}"
+    else:
+        alpha = "".join(f"; α_{kind} from {name}" for kind, name in files.items())
+    return f"{result['numerics']} numerics{alpha}"
 
 
 def report_plot(result: dict[str, Any], width: int, color: bool) -> str:

@@ -150,13 +150,17 @@ def simulate(
         )
 
 
+NumericsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="exact (bsf's) or reference (the authors' numbers to the bit); default: "
+        "the project's [fusion] numerics, and reference on an authors' folder"
+    ),
+]
+
+
 @guarded
-def tune(
-    project: ProjectArg,
-    numerics: Annotated[
-        str | None, typer.Option(help="exact (log-space) or reference (the authors' procedure)")
-    ] = None,
-) -> None:
+def tune(project: ProjectArg, numerics: NumericsOpt = None) -> None:
     """Tune α(t) for every step on the tune split (grid search and empirical Bayes)."""
     from .. import tune as tune_stage
     from ..layout import Layout
@@ -205,27 +209,46 @@ def report(
         str | None, typer.Option("--csv", help="write curves.csv and summary.csv to this folder")
     ] = None,
     ann_accuracy: Annotated[
-        float | None, typer.Option(help="reference folders: the ANN accuracy the target uses")
+        float | None,
+        typer.Option(
+            help="authors' folders: the ANN accuracy the target uses (default: their "
+            "ann_acc.csv, else the final head's SNN accuracy at T)"
+        ),
     ] = None,
+    numerics: NumericsOpt = None,
 ) -> None:
-    """Accuracy against energy on the test split: final-only, IC-only, BSF-grid, BSF-emp."""
+    """Accuracy against energy on the test split: final-only, IC-only, BSF-grid, BSF-emp.
+
+    With reference numerics the fusion, the SpikeSim rows (both AvgPool rows, their
+    final-only sum) and the AUC are the authors'; report.json records the numerics and
+    the α files it used."""
     from .. import report as report_stage
     from ..reference_run import is_reference_folder
+    from ..tune import check_numerics
 
     if energy is not None:
         report_stage.check_energy_model(energy)
+    if numerics is not None:
+        check_numerics(numerics)
     path = Path(project)
     with RichEvents(err) as events:
         if is_reference_folder(path):
             from ..reference_run import report_reference
 
             result = report_reference(
-                path, events, energy=energy, target=target, ann_accuracy=ann_accuracy
+                path,
+                events,
+                energy=energy,
+                target=target,
+                ann_accuracy=ann_accuracy,
+                numerics=numerics,
             )
         else:
             p = open_project(project)
             with writing(p, "report"):
-                result = report_stage.run(p, events, energy=energy, target=target)
+                result = report_stage.run(
+                    p, events, energy=energy, target=target, numerics=numerics
+                )
     if csv_dir:
         for written in report_stage.write_csv(result, Path(csv_dir)):
             err.print(f"wrote {written}")

@@ -10,6 +10,7 @@ names `ic_index`, else `ic`.
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -165,6 +166,14 @@ class ReferenceTuneFolder(_ReferenceFolder):
             ic_layers.add(ics[0])
             self.output_files.append((found[ics[0]], found[-1]))
         self.num_batches = len(indices)
+        # the reference averages α over its files in os.listdir order (float sums: the
+        # order shows in the last bit); batch positions in that order
+        position = {index: i for i, index in enumerate(indices)}
+        self.listing_order = [
+            position[int(m.group(1))]
+            for name in os.listdir(folder)
+            if (m := TUNE_LABELS.match(name))
+        ]
         ic = _ic_name(folder)
         self.ic = ic if ic != "ic" or len(ic_layers) != 1 else ic_name(ic_layers.pop())
         self.class_names: list[str] = []
