@@ -19,7 +19,7 @@ from .layout import Layout
 from .project import Project
 from .runs import store
 from .runs.status import project_status
-from .states import METHOD_LABELS, EnergyModel, Method, RunState, StageState
+from .states import METHOD_LABELS, EnergyModel, Method, Numerics, RunState, StageState, choices
 
 __all__ = [
     "METHOD_LABELS",
@@ -279,13 +279,14 @@ def energy_view(folder: Path, model: str | None = None, fraction: float | None =
     accuracy = {k: np.asarray(v) for k, v in report["curves"]["accuracy"].items()}
     energy = {k: np.asarray(v) for k, v in report["curves"]["energy_J"].items()}
     note = ""
+    numerics = report.get("numerics", Numerics.EXACT)  # reports before 0.2 had exact only
     model = model or report["energy_model"]
     if model != report["energy_model"]:
         if model == EnergyModel.SPIKESIM:
             project = Project.open(folder)
             spec = ModelSpec.from_dict(layout.read_json(paths.snn_json)["spec"])
             energy = report_stage.energy_curves(
-                spec, model, project.config.energy, len(accuracy[Method.FINAL]), None
+                spec, model, project.config.energy, len(accuracy[Method.FINAL]), None, numerics
             )
         else:
             model = report["energy_model"]
@@ -293,7 +294,7 @@ def energy_view(folder: Path, model: str | None = None, fraction: float | None =
     fraction = fraction if fraction is not None else report["target_fraction"]
     basis = report.get("ann_accuracy") or float(accuracy[Method.FINAL][-1])
     target = fraction * basis
-    methods = report_stage.headline(accuracy, energy, target)
+    methods = report_stage.headline(accuracy, energy, target, numerics)
     return EnergyView(accuracy, energy, target, fraction, model, methods, note)
 
 
@@ -362,9 +363,11 @@ def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleVie
     if ic is not None and alpha is not None and len(alpha.grid_approx) == source.timesteps:
         k = torch.from_numpy(data.cumulative(ic).astype(np.int64))
         a = torch.as_tensor(alpha.grid_approx, dtype=torch.float64).view(-1, 1)
-        posterior = fusion.posterior_mean(a, m[:, sample], k[:, sample], steps).numpy()
+        numerics = alpha.numerics if alpha.numerics in choices(Numerics) else Numerics.EXACT
+        posterior = fusion.posterior_mean(a, m[:, sample], k[:, sample], steps, numerics).numpy()
         prediction = posterior.argmax(-1)
-        last = fusion.posterior_mean(float(alpha.grid_approx[-1]), m[-1], k[-1], float(steps[-1]))
+        at_t = float(alpha.grid_approx[-1]), m[-1], k[-1], float(steps[-1])
+        last = fusion.posterior_mean(*at_t, numerics)
         wrong = (last.argmax(-1) != labels).nonzero(as_tuple=True)[0].tolist()
     else:  # the final head's running prediction: a head that never fired predicts nothing
         at_t = running_prediction(data.cumulative("final")[-1])

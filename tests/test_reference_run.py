@@ -107,9 +107,9 @@ def theirs(folder):
 
 
 def test_tuning_equals_theirs_to_the_bit(folder, theirs) -> None:
-    ours = run_reference(folder / "train")
+    ours = run_reference(folder)
     assert ours["numerics"] == "reference"
-    with np.load(folder / "train" / "bsf" / "alpha.npz") as npz:
+    with np.load(folder / "bsf" / "alpha.npz") as npz:
         for mode in ("grid", "emp"):
             assert np.array_equal(npz[f"alpha_{mode}"], theirs[mode]), mode
             assert np.array_equal(npz[f"alpha_{mode}_approx"], theirs[f"{mode}_approx"]), mode

@@ -185,7 +185,8 @@ class FusionSection:
     )
     numerics: str = opt(
         "exact",
-        "exact (log-space) or reference (the authors' procedure)",
+        "exact (bsf's: log-space evidence, E clipped) or reference (the authors' "
+        "procedure and numbers, to the bit: tuning, the report's fusion and SpikeSim rows)",
         choices=choices(Numerics),
     )
     target: float = opt(
