@@ -4,8 +4,10 @@ A reference run folder holds `command.json` (dataset, model, ic_index, …), tes
 spikes in `snn*/output_{i}.npz`, tuning spikes in `train/`, and α curves in
 `alpha_output_{grid|emp}.npz` (raw, key `alpha`) and
 `division_linear_alpha_{grid|emp}.npz` (their piecewise-linear version, key `y`).
+`ann_acc.csv` (their ANN test accuracy per head) sets the target when present.
 `bsf report` on such a folder computes the same curves and energies as on a
-project; results go to `<folder>/bsf/`.
+project, with reference numerics by default (their fusion rule, SpikeSim rows and
+AUC: their plot script's numbers to the bit); results go to `<folder>/bsf/`.
 """
 
 from __future__ import annotations
