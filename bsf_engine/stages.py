@@ -123,7 +123,7 @@ def _train_interrupted(paths: Layout, meta: Meta | None) -> str | None:
 
 def _simulation_unfinished(split: str) -> Callable[[Layout, Meta | None], str | None]:
     def unfinished(paths: Layout, manifest: Meta | None) -> str | None:
-        from .spikes.store import broken_batches  # (numpy: not needed to list the stages)
+        from .spikes.manifest import broken_batches  # (plain JSON: status stays numpy-free)
 
         if manifest is None:
             return None

@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import layout
 from .errors import BsfError
@@ -20,6 +18,9 @@ from .project import Project
 from .runs import store
 from .runs.status import project_status
 from .states import METHOD_LABELS, EnergyModel, Method, Numerics, RunState, StageState, choices
+
+if TYPE_CHECKING:  # numpy loads where arrays are made: listing runs and stages stays light
+    import numpy as np
 
 __all__ = [
     "METHOD_LABELS",
@@ -269,6 +270,8 @@ class EnergyView:
 def energy_view(folder: Path, model: str | None = None, fraction: float | None = None):
     """report.json's curves, with the target (and, where it can, the energy model)
     switched without touching the spikes: SpikeSim needs only the layer shapes."""
+    import numpy as np
+
     from . import report as report_stage
     from .models.spec import ModelSpec
 
@@ -336,6 +339,7 @@ class SampleView:
 def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleView | None:
     """One sample of a simulated split (a project's spikes/<split>, or any spike folder such
     as the reference layouts); batch and sample are clamped into range."""
+    import numpy as np
     import torch
 
     from . import fusion

@@ -3,24 +3,17 @@ status table and the report (table and plot)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from ..display import STATE_STYLE, duration, when
 from ..events import Events
 from ..states import Method
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 LABELS = {
     "epoch": "epochs",
@@ -40,6 +33,16 @@ class RichEvents(Events):
     """Shows progress events as live bars and logs as lines (on stderr)."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (  # (only the stages' commands draw bars)
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.console = console
         self.bars = Progress(
             SpinnerColumn(),

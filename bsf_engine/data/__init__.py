@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-# name -> the module that holds it; both import torch, so they load on first use and
-# reading a config (which knows the dataset catalog) stays light
+# name -> the module that holds it, loaded on first use: `loading` and `images` import
+# torch, so reading a config (which knows the dataset catalog) stays light, and so do
+# `bsf validate` and `bsf info`, which only find the files (`locate`)
 _LAZY = {
+    "check_dataset_files": "locate",
+    "dataset_shape": "locate",
     "Datasets": "loading",
-    "check_dataset_files": "loading",
-    "dataset_shape": "loading",
     "load_datasets": "loading",
     "Augmentation": "images",
     "ImageSet": "images",

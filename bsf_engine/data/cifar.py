@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LAYOUTS = {
     "cifar10": {
@@ -59,6 +61,8 @@ def _unpickle(path: Path) -> dict:
 
 
 def _read_batches(folder: Path, files: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np  # (only to read: finding the files stays numpy-free)
+
     images, labels = [], []
     for name in files:
         entry = _unpickle(folder / name)

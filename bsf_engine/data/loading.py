@@ -4,15 +4,14 @@ this module when one of its names is first used)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..errors import DataError, toml_repr
+from ..errors import DataError
 from .catalog import DatasetDef
-from .folders import class_folders
 from .images import Augmentation, ImageSet, Normalisation
+from .locate import check_root
 from .splits import SplitPlan, plan_split
 
 
@@ -44,38 +43,6 @@ class Datasets:
         }
 
 
-def _check_root(config) -> Path | None:
-    root = config.data_root()
-    if (
-        config.dataset.needs_root
-        and root is not None
-        and not root.exists()
-        and not config.data.download
-    ):
-        raise DataError(
-            f"[data] root = {toml_repr(config.data.root)}: {root} does not exist; "
-            "point it at the folder "
-            f"holding {config.dataset.root_hint}"
-        )
-    return root
-
-
-def dataset_shape(config) -> tuple[int, int, int]:
-    """(in_channels, image_size, num_classes) without reading any image."""
-    d: DatasetDef = config.dataset
-    image_size = d.image_size or config.data.image_size
-    if d.num_classes is not None:
-        return d.in_channels, image_size, d.num_classes
-    root = _check_root(config)
-    if root is None or not root.is_dir():
-        raise DataError(f"[data] root = {toml_repr(config.data.root)}: {root} is not a folder")
-    tree = root / "train" if (root / "train").is_dir() else root
-    classes = class_folders(tree)
-    if not classes:
-        raise DataError(f"{tree}: no class folders; expected <root>/<class>/<image files>")
-    return d.in_channels, image_size, len(classes)
-
-
 def _in_memory(name: str, x: np.ndarray, y: np.ndarray) -> ImageSet:
     return ImageSet(
         name,
@@ -95,7 +62,7 @@ def load_datasets(config) -> Datasets:
     """Read the dataset named in [data] and split it as the config says (seeded)."""
     d: DatasetDef = config.dataset
     data = config.data
-    root = _check_root(config)
+    root = check_root(config)
     test_x = test_y = None
     if d.name == "digits":
         from sklearn.datasets import load_digits
@@ -165,28 +132,3 @@ def load_datasets(config) -> Datasets:
         augment=augment,
         plan=plan,
     )
-
-
-def check_dataset_files(config) -> None:
-    """Raise DataError unless the dataset's files can be found (reads no images)."""
-    d: DatasetDef = config.dataset
-    if not d.needs_root:
-        return
-    root = _check_root(config)
-    if config.data.download and root is not None and not root.exists():
-        return
-    if d.name in ("cifar10", "cifar100"):
-        from .cifar import find_folder
-
-        find_folder(root, d.name)
-    elif d.name == "mnist":
-        from .mnist import FILES, _locate
-
-        for stem in FILES.values():
-            _locate(root, stem)
-    elif d.name == "tiny-imagenet":
-        from .folders import find_tiny_imagenet
-
-        find_tiny_imagenet(root)
-    else:
-        dataset_shape(config)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FILES = {
     "train_x": "train-images-idx3-ubyte",
@@ -19,6 +21,8 @@ FILES = {
 
 def read_idx(path: Path) -> np.ndarray:
     """An idx file (unsigned-byte data only, as MNIST uses) as a numpy array."""
+    import numpy as np  # (only to read: finding the files stays numpy-free)
+
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
@@ -52,6 +56,8 @@ def _locate(root: Path, stem: str) -> Path:
 
 def read_mnist(root: Path, download: bool = False):
     """(train_x, train_y, test_x, test_y, class_names) as uint8 [N,1,28,28] / int64 arrays."""
+    import numpy as np  # (only to read: finding the files stays numpy-free)
+
     if download:
         import torchvision
 

@@ -10,14 +10,26 @@ given its parent). Every source has `kind`, `timesteps`, `heads`,
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DataError, MissingArtifactError
 from ..layout import MANIFEST, Layout
-from .batch import SpikeBatch
-from .reference import ReferenceTestFolder, ReferenceTuneFolder
-from .source import SpikeSource
-from .store import SplitStore, read_batch_file
+
+if TYPE_CHECKING:
+    from .batch import SpikeBatch
+    from .source import SpikeSource
+    from .store import SplitStore
+
+# name -> the module that holds it, loaded on first use: they import numpy, and
+# `bsf status` needs only the manifest (`.manifest`) of this package
+_LAZY = {
+    "SpikeBatch": "batch",
+    "SpikeSource": "source",
+    "SplitStore": "store",
+    "read_batch_file": "store",
+}
 
 __all__ = [
     "SpikeBatch",
@@ -29,12 +41,20 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class SingleBatch:
     """One bsf batch file seen as a source of one batch."""
 
     kind = "bsf-batch"
 
     def __init__(self, path: Path) -> None:
+        from .store import read_batch_file
+
         self.folder = path.parent
         self.path = path
         self._batch = read_batch_file(path)
@@ -58,6 +78,9 @@ class SingleBatch:
 
 
 def open_spikes(path: str | Path) -> SpikeSource:
+    from .reference import TEST_FILE, ReferenceTestFolder, ReferenceTuneFolder
+    from .store import SplitStore
+
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
@@ -66,8 +89,6 @@ def open_spikes(path: str | Path) -> SpikeSource:
             return SplitStore.open(path.parent)
         if path.suffix != ".npz":
             raise DataError(f"{path}: not a spike file (expected .npz or a folder)")
-        from .reference import TEST_FILE
-
         if TEST_FILE.match(path.name):
             return ReferenceTestFolder(path.parent)
         return SingleBatch(path)
@@ -89,6 +110,8 @@ def open_spikes(path: str | Path) -> SpikeSource:
 
 def open_project_split(paths: Layout, split: str) -> SplitStore:
     """A project's finished simulation of one split, or an error naming the command to run."""
+    from .store import SplitStore
+
     folder = paths.spikes(split)
     command = f"bsf simulate {paths.folder} --split {split}"
     if not (folder / MANIFEST).is_file():

@@ -4,7 +4,7 @@ Per batch file: `labels` [B], `indices` [B] (positions in the split),
 `timesteps` (scalar), `head_<name>` [B, K, ⌈T/8⌉] (packed, see codec.py) and
 `counts` [L, T] (per-population spikes per step, differences along time).
 The manifest lists the batches with their checksums and says whether the
-simulation is complete; it is rewritten atomically after every batch.
+simulation is complete; it is rewritten atomically after every batch (manifest.py).
 """
 
 from __future__ import annotations
@@ -17,14 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import atomic, layout
 from ..errors import DataError
 from ..layout import MANIFEST
 from .batch import SpikeBatch
 from .codec import decode_counts, encode_counts, npz_bytes, pack_head
 
-FORMAT = "bsf-spikes"
-VERSION = 1
+# the manifest's half of the layout lives in .manifest (plain JSON: `bsf status` reads it
+# without numpy); its names are this module's too
+from .manifest import FORMAT as FORMAT
+from .manifest import VERSION as VERSION
+from .manifest import broken_batches as broken_batches
+from .manifest import read_manifest as read_manifest
+from .manifest import write_manifest as write_manifest
 
 
 def batch_filename(index: int) -> str:
@@ -89,41 +93,6 @@ def read_batch_file(path: Path, expected_sha: str | None = None) -> SpikeBatch:
     return SpikeBatch(
         labels, timesteps, packed=packed, counts=counts, indices=arrays.get("indices")
     )
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    path = folder / MANIFEST
-    if not path.is_file():
-        return None
-    redo = f"delete the folder's {MANIFEST} and rerun `bsf simulate --overwrite`"
-    manifest = layout.read_json(path, redo)
-    if manifest.get("format") != FORMAT:
-        raise DataError(f"{path}: not a bsf spike manifest")
-    if manifest.get("version") != VERSION:
-        raise DataError(
-            f"{path}: spike format version {manifest.get('version')}; this bsf "
-            f"reads version {VERSION} (rerun `bsf simulate --overwrite`)"
-        )
-    return manifest
-
-
-def broken_batches(folder: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Batches the manifest lists whose file is gone or of another size (cheap: checksums
-    are verified when a batch is read)."""
-    broken = []
-    for entry in manifest.get("batches", []):
-        try:
-            size = (Path(folder) / str(entry.get("file"))).stat().st_size
-        except OSError:
-            broken.append(entry)
-            continue
-        if entry.get("bytes") is not None and size != entry["bytes"]:
-            broken.append(entry)
-    return broken
-
-
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    atomic.write_json(folder / MANIFEST, manifest)
 
 
 class SplitStore:
