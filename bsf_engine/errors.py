@@ -38,6 +38,14 @@ class DataError(BsfError):
     """A dataset is missing, incomplete or in an unexpected format."""
 
 
+class ResourceError(BsfError):
+    """A setting asks for more memory than the machine has free (refused before starting)."""
+
+
+class DivergedError(BsfError):
+    """Training produced a non-finite loss: a setting (the learning rate) is too high."""
+
+
 class ArtifactExistsError(BsfError):
     """Refusing to overwrite something already computed."""
 

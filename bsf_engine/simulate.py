@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import atomic, layout
+from . import atomic, budget, layout
+from .config.schema import MAX_TIMESTEPS
 from .data import Datasets, ImageSet, iterate_batches, load_datasets
 from .devices import resolve_device
 from .errors import ArtifactExistsError, DataError
@@ -91,7 +92,11 @@ def _settings(cfg, split: str, timesteps, batch_size, device, dtype, limit) -> S
     for name, value in (("timesteps", timesteps), ("batch size", batch_size), ("limit", limit)):
         if value is not None and value < 1:
             raise DataError(f"{name} = {value}: must be at least 1")
-    torch_device = resolve_device(device or cfg.device, "[simulate] device")
+    if timesteps > MAX_TIMESTEPS:
+        raise DataError(f"timesteps = {timesteps}: must be at most {MAX_TIMESTEPS:,}")
+    torch_device = resolve_device(
+        device or cfg.device, "--device" if device else "[simulate] device"
+    )
     if torch_device.type == "cpu" and dtype_name == "float16":
         raise DataError('dtype "float16" needs CUDA; use float32 or bfloat16 on the CPU')
     return Settings(split, timesteps, batch_size, dtype_name, torch_device, limit)
@@ -247,6 +252,7 @@ def run(
     project.require_same_split(data.plan.digest(), ann_meta)
     images = data.split(split)
     samples = min(len(images), limit) if limit else len(images)
+    budget.check_simulation(net.model, settings, project.config.simulate, samples)
     folder = spikes_folder(project, split)
     identity = _identity(project, settings, samples, data.plan.digest())
     manifest = _resume_point(folder, identity, force, events)

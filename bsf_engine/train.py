@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import time
 from typing import Any
 
@@ -23,7 +24,7 @@ from torch import nn
 from . import atomic, layout
 from .data import Datasets, iterate_batches, load_datasets
 from .devices import resolve_device
-from .errors import ArtifactExistsError, Interrupted, MissingArtifactError
+from .errors import ArtifactExistsError, DivergedError, Interrupted, MissingArtifactError
 from .evaluate import head_accuracies
 from .events import Events
 from .models.complexity import ic_mac_fraction
@@ -176,6 +177,8 @@ def train_one_epoch(
             correct += torch.stack([(out.argmax(1) == y).sum() for out in outputs])
         seen += len(y)
         if step % report_every == 0 or step == batches:
+            if not math.isfinite(total_loss.item()):  # (a read the progress makes anyway)
+                raise _diverged(project, epoch, step, batches, total_loss.item())
             events.progress(
                 "batch",
                 step,
@@ -188,6 +191,21 @@ def train_one_epoch(
     for i, name in enumerate(model.head_names):
         result[f"train_acc/{name}"] = correct[i].item() / seen
     return result
+
+
+def _diverged(project: Project, epoch: int, step: int, batches: int, loss: float) -> DivergedError:
+    """The error for a loss that became inf/nan: stop before anything is saved from it."""
+    t = project.config.train
+    kept = ""
+    if project.layout.train_checkpoint.is_file():
+        kept = (
+            f"; {layout.TRAIN_CHECKPOINT} (after epoch {epoch}) is kept, but a new lr is a new "
+            f"config: retrain with `bsf train {project.folder} --force`"
+        )
+    return DivergedError(
+        f"[train] lr = {t.lr:g}: the training loss became {loss} in epoch {epoch + 1} (by "
+        f"batch {step} of {batches}); lower `[train] lr`{kept}"
+    )
 
 
 def run(project: Project, events: Events | None = None, *, force: bool = False) -> dict[str, Any]:

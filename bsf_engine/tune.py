@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from . import alpha as search
-from . import atomic
+from . import atomic, budget
 from .config.schema import FusionSection
 from .errors import DataError
 from .events import Events
@@ -175,6 +175,7 @@ def run(
     numerics = check_numerics(numerics or cfg.numerics)
     paths = project.layout
     source = open_project_split(paths, "tune")
+    budget.check_tuning(source, budget.grid_count(cfg), numerics, TIME_BLOCK)
     settings = TuneSettings(alpha_grid(cfg), numerics, cfg.knots)
     result = tune_source(source, settings, events)
     extra = {"stamp": TUNE.stamp(project.config), "inputs": TUNE.input_digests(paths)}
@@ -206,6 +207,7 @@ def run_reference(
         )
     if alphas is None:
         alphas = alpha_grid(FusionSection())
+    budget.check_tuning(source, len(alphas), numerics, TIME_BLOCK)
     settings = TuneSettings(alphas, check_numerics(numerics))
     result = tune_source(source, settings, events)
     out = Layout(Path(path)).reference_output

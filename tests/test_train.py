@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bsf_engine import train
-from bsf_engine.errors import ArtifactExistsError, Interrupted
+from bsf_engine.errors import ArtifactExistsError, DivergedError, Interrupted
 from bsf_engine.events import Events, RecordingEvents
 from bsf_engine.models.spec import ModelSpec
 from bsf_engine.project import Project
@@ -138,3 +138,41 @@ def test_checkpoint_of_another_config_is_not_resumed(make_project) -> None:
     with pytest.raises(ArtifactExistsError, match=r"different .* config; pass --force"):
         train.run(Project.open(folder))
     assert torch.load(folder / "train.ckpt", weights_only=False)["epoch"] == 1
+
+
+DIVERGING = TINY_DIGITS.replace("lr = 0.05", "lr = 10").replace(
+    "width = 0.25", "width = 0.25\nbatchnorm = false"
+)
+
+
+def test_a_diverging_loss_stops_training_and_says_to_lower_lr(cli, make_project) -> None:
+    """Without BatchNorm, lr = 10 sends the digits net's loss to nan within epoch 1: the
+    stage stops there (exit 2) instead of finishing with nan weights and chance accuracy."""
+    folder = make_project(DIVERGING)
+    result = cli("train", folder)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: [train] lr = 10: the training loss became ")
+    assert " in epoch 1 (by batch " in lines[-1]
+    assert lines[-1].endswith("; lower `[train] lr`")
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["project.toml"]  # nothing saved
+
+
+def test_divergence_keeps_the_last_good_checkpoint(make_project, monkeypatch) -> None:
+    folder = make_project(FOUR_EPOCHS)
+    with pytest.raises(Interrupted):
+        train.run(Project.open(folder), StopAfterEpoch(1))
+    saved = (folder / "train.ckpt").read_bytes()
+    real = train.ic_weights
+    monkeypatch.setattr(
+        train,
+        "ic_weights",
+        lambda project, spec, epoch: {k: float("nan") for k in real(project, spec, epoch)},
+    )
+    with pytest.raises(DivergedError) as info:
+        train.run(Project.open(folder))
+    assert "the training loss became nan in epoch 2" in str(info.value)
+    assert "train.ckpt (after epoch 1) is kept" in str(info.value)
+    assert (folder / "train.ckpt").read_bytes() == saved
+    assert not (folder / "ann.pt").exists()

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..display import STATE_STYLE, duration, when
-from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
 from .app import ProjectArg, err, guarded, open_project, out
 from .render import print_report, status_table
@@ -112,6 +112,10 @@ def ps(
     from ..runs import store
     from ..views import run_row, runs_to_show
 
+    if not Path(folder).is_dir():
+        raise BsfError(
+            f"{folder}: no such folder; give the folder holding your projects, or one project"
+        )
     rows, _ = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in rows]))

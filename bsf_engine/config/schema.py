@@ -34,12 +34,41 @@ def _unit_interval_half_open(value: float) -> str | None:
     return None if 0 <= value < 1 else "must be in [0, 1)"
 
 
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _positive_at_most(high: float):
+    def check(value: float) -> str | None:
+        if value <= 0:
+            return "must be > 0"
+        return None if value <= high else f"must be at most {_number(high)}"
+
+    return check
+
+
+def _non_negative_at_most(high: float):
+    def check(value: float) -> str | None:
+        if value < 0:
+            return "must be >= 0"
+        return None if value <= high else f"must be at most {_number(high)}"
+
+    return check
+
+
+MAX_TIMESTEPS = 1_000_000  # [simulate] timesteps (the paper runs 3000)
+MAX_ALPHAS = 100_000  # values on the [fusion] α grid (the default has 101)
+
+
 def _percentile(value: float) -> str | None:
     return None if 0 < value <= 100 else "must be in (0, 100]"
 
 
 def _device(value: str) -> str | None:
-    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+    index = value[5:]
+    if value in ("auto", "cpu", "cuda") or (
+        value.startswith("cuda:") and index.isascii() and index.isdigit()
+    ):
         return None
     return 'must be "auto", "cpu", "cuda" or "cuda:N"'
 
@@ -111,7 +140,7 @@ class ModelSection:
         "feature block(s) the intermediate classifier reads, 0-based "
         "(default per arch, e.g. 6 for vgg19)",
     )
-    width: float = opt(1.0, "channel width multiplier", check=_positive)
+    width: float = opt(1.0, "channel width multiplier", check=_positive_at_most(16))
     batchnorm: bool = opt(True, "BatchNorm after every conv (folded away on conversion)")
 
 
@@ -119,23 +148,23 @@ class ModelSection:
 class TrainSection:
     epochs: int = opt(200, "training epochs", check=_positive)
     optimizer: str = opt("sgd", "sgd (Nesterov momentum) or adamw", choices=("sgd", "adamw"))
-    lr: float = opt(0.1, "initial learning rate", check=_positive)
+    lr: float = opt(0.1, "initial learning rate", check=_positive_at_most(10))
     momentum: float = opt(0.9, "SGD momentum", check=_unit_interval_half_open)
     nesterov: bool = opt(True, "Nesterov momentum (sgd)")
-    weight_decay: float = opt(5e-4, "L2 weight decay", check=_non_negative)
+    weight_decay: float = opt(5e-4, "L2 weight decay", check=_non_negative_at_most(1))
     schedule: str = opt("multistep", "learning-rate schedule", choices=("multistep", "cosine"))
     milestones: list[int] | None = opt(
         None, "multistep: epochs where lr is multiplied by gamma (default 30/60/80% of epochs)"
     )
     gamma: float = opt(0.2, "multistep: lr factor at each milestone", check=_fraction_open)
     ic_weight_start: float = opt(
-        0.01, "IC loss weight at epoch 0 (SDN schedule)", check=_non_negative
+        0.01, "IC loss weight at epoch 0 (SDN schedule)", check=_non_negative_at_most(10)
     )
     ic_weight_goal: float | None = opt(
         None,
         "IC loss weight reached at the last epoch, growing linearly (default: the "
         "share of conv MACs up to the IC block, as in Shallow-Deep Networks)",
-        check=_non_negative,
+        check=_non_negative_at_most(10),
     )
     seed: int = opt(0, "seed of weight init, shuffling and augmentation")
     device: str = opt("auto", "auto, cpu, cuda or cuda:N", check=_device)
@@ -156,7 +185,7 @@ class ConvertSection:
 
 @dataclass
 class SimulateSection:
-    timesteps: int = opt(3000, "timesteps T per image", check=_positive)
+    timesteps: int = opt(3000, "timesteps T per image", check=_positive_at_most(MAX_TIMESTEPS))
     batch_size: int = opt(500, "images per spike batch file", check=_positive)
     splits: list[str] = opt(["tune", "test"], "splits to simulate (tune, test)")
     device: str = opt("auto", "auto, cpu, cuda or cuda:N", check=_device)
@@ -166,7 +195,9 @@ class SimulateSection:
         choices=("float32", "float64", "bfloat16", "float16"),
     )
     output_delay: bool = opt(False, "the reference's one-step output delay per spiking layer")
-    init_mem: float = opt(0.0, "initial membrane potential (fraction of threshold)")
+    init_mem: float = opt(
+        0.0, "initial membrane potential (fraction of threshold)", check=_unit_interval_half_open
+    )
     chunk: int | None = opt(
         None,
         "timesteps per batched layer call (default: from memory_mb, at most 32)",

@@ -7,6 +7,8 @@ e.g. `[model] ic = 20: vgg11 has 8 blocks (0-7)`.
 from __future__ import annotations
 
 import itertools
+import math
+import re
 import sys
 import types
 import typing
@@ -16,7 +18,7 @@ from typing import Any, Union
 from ..data.catalog import DATASETS
 from ..errors import did_you_mean, toml_repr
 from ..models.archs import ARCHS
-from .schema import SECTIONS
+from .schema import MAX_ALPHAS, SECTIONS, words
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,11 +74,62 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     raise TypeError(f"unsupported schema type {tp!r}")
 
 
+def _non_finite(value: Any) -> bool:
+    """A float (or a list holding one) that is inf or nan."""
+    if isinstance(value, list):
+        return any(map(_non_finite, value))
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def parse_toml(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark some editors write
     try:
         return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as exc:
-        return None, [f"not valid TOML: {exc}"]
+        twice = _defined_twice(text) if str(exc).startswith("Cannot ") else None
+        return None, [twice or f"not valid TOML: {exc}"]
+
+
+_HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def _defined_twice(text: str) -> str | None:
+    """`[train] lr: set twice (lines 3 and 5); keep one` for TOML's `Cannot overwrite a
+    value` / `Cannot declare … twice` (None where the repeat is not a plain line)."""
+    seen: dict[tuple[str, str], int] = {}
+    tables: dict[str, int] = {}
+    table, depth, quote = "", 0, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if quote is not None:  # inside a multi-line string
+            if line.count(quote) % 2:
+                quote = None
+            continue
+        if depth > 0:  # inside a multi-line array
+            depth += line.count("[") - line.count("]")
+            continue
+        header = _HEADER.match(line)
+        if header and not line.lstrip().startswith("[["):
+            table = header.group(1).replace(" ", "")
+            if table in tables:
+                return f"[{table}]: declared twice (lines {tables[table]} and {number}); merge them"
+            tables[table] = number
+            continue
+        key = _KEY.match(line)
+        if key is None:
+            continue
+        name = key.group(1).replace(" ", "").replace('"', "").replace("'", "")
+        where = f"[{table}] {name}" if table else name
+        if (table, name) in seen:
+            return f"{where}: set twice (lines {seen[table, name]} and {number}); keep one"
+        seen[table, name] = number
+        value = line[key.end() :]
+        for mark in ('"""', "'''"):
+            if value.count(mark) % 2:
+                quote = mark
+        if quote is None and value.lstrip().startswith("["):
+            depth = value.count("[") - value.count("]")
+    return None
 
 
 def build_sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -105,10 +158,9 @@ def build_sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 if isinstance(value, dict):
                     problems.append(f"[{name}.{key}]: unknown table{did_you_mean(key, known)}")
                     continue
-                hint = did_you_mean(key, known)
                 home = [s for s, c in SECTIONS.items() if key in {f.name for f in fields(c)}]
-                if not hint and home:
-                    hint = f"; it belongs in [{home[0]}]"
+                where_else = words(f"[{h}]" for h in home) if home else ""
+                hint = f"; it belongs in {where_else}" if home else did_you_mean(key, known)
                 problems.append(
                     f"{where}: unknown key{hint or '; known keys are ' + ', '.join(known)}"
                 )
@@ -116,6 +168,9 @@ def build_sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             ok, converted = _coerce(value, hints[key])
             if not ok:
                 problems.append(f"{where} = {toml_repr(value)}: expected {_describe(hints[key])}")
+                continue
+            if _non_finite(converted):
+                problems.append(f"{where} = {toml_repr(value)}: must be a finite number")
                 continue
             meta = known[key].metadata
             choices = meta.get("choices")
@@ -224,6 +279,13 @@ def cross_check(sections: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         problems.append(
             f"[fusion] alpha_max = {fusion.alpha_max:g}: must be above alpha_min = "
             f"{fusion.alpha_min:g}"
+        )
+    points = (fusion.alpha_max - fusion.alpha_min) / fusion.alpha_step + 1
+    if points > MAX_ALPHAS:
+        problems.append(
+            f"[fusion] alpha_step = {fusion.alpha_step:g}: the α grid from {fusion.alpha_min:g} "
+            f"to {fusion.alpha_max:g} would hold {points:,.0f} values, at most {MAX_ALPHAS:,}; "
+            "raise alpha_step or narrow alpha_min … alpha_max"
         )
     if fusion.knots is not None:
         k = fusion.knots

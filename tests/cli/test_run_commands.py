@@ -84,3 +84,13 @@ def test_stage_commands_and_runs_exclude_each_other(make_project, cli) -> None:
     assert "`bsf simulate` is running (pid" in result.stderr
     assert "stop it where it runs" in result.stderr
     assert not (folder / lock.LOCK).exists()
+
+
+def test_ps_of_a_folder_that_does_not_exist_is_a_usage_error(cli, tmp_path) -> None:
+    missing = tmp_path / "typo" / "dir"
+    result = cli("ps", missing)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {missing}: no such folder; give the folder holding your projects, or one project\n"
+    )
+    assert result.stdout == ""

@@ -66,6 +66,49 @@ CASES = [
         "[fusion]\nalpha_min = 5.0\nalpha_max = 2.0",
         "[fusion] alpha_max = 2: must be above alpha_min = 5",
     ),
+    # non-finite and out-of-range numbers (issue 11 §4)
+    ("[model]\nwidth = inf", "[model] width = inf: must be a finite number"),
+    ("[model]\nwidth = 1000", "[model] width = 1000: must be at most 16"),
+    ("[train]\nlr = inf", "[train] lr = inf: must be a finite number"),
+    ("[train]\nlr = 1e6", "[train] lr = 1000000.0: must be at most 10"),
+    ("[train]\nic_weight_goal = nan", "[train] ic_weight_goal = nan: must be a finite number"),
+    ("[fusion]\nalpha_max = inf", "[fusion] alpha_max = inf: must be a finite number"),
+    ("[simulate]\ninit_mem = -inf", "[simulate] init_mem = -inf: must be a finite number"),
+    ("[simulate]\ninit_mem = 1.5", "[simulate] init_mem = 1.5: must be in [0, 1)"),
+    ("[energy]\nadc = inf", "[energy] adc = inf: must be a finite number"),
+    (
+        "[simulate]\ntimesteps = 1000000000",
+        "[simulate] timesteps = 1000000000: must be at most 1,000,000",
+    ),
+    (
+        "[fusion]\nalpha_step = 1e-12",
+        "[fusion] alpha_step = 1e-12: the α grid from 0 to 100 would hold "
+        "100,000,000,000,001 values, at most 100,000; raise alpha_step or narrow "
+        "alpha_min … alpha_max",
+    ),
+    # a known key of another section says where it belongs, not a look-alike
+    ("[train]\ntimesteps = 3000", "[train] timesteps: unknown key; it belongs in [simulate]"),
+    (
+        '[model]\ndevice = "cpu"',
+        "[model] device: unknown key; it belongs in [train], [convert] or [simulate]",
+    ),
+    (
+        '[simulate]\ndevice = "tpu"',
+        '[simulate] device = "tpu": must be "auto", "cpu", "cuda" or "cuda:N"',
+    ),
+    # a repeated key or table names itself and both lines
+    (
+        "[train]\nlr = 0.1\nepochs = 3\nlr = 0.2\n",
+        "[train] lr: set twice (lines 2 and 4); keep one",
+    ),
+    (
+        '[train]\nlr = 0.1\n[model]\narch = "vgg11"\n[train]\nepochs = 2\n',
+        "[train]: declared twice (lines 1 and 5); merge them",
+    ),
+    (
+        '[data]\ndataset = "digits"\n[simulate]\nsplits = [\n  "tune",\n]\nsplits = ["test"]\n',
+        "[simulate] splits: set twice (lines 4 and 7); keep one",
+    ),
 ]
 
 
@@ -143,3 +186,20 @@ def test_real_process_exit_code_and_no_traceback(make_project) -> None:
         f"error: {folder / 'project.toml'}: [model] ic = 20: vgg11 has 8 blocks (0-7)"
     ]
     assert "Traceback" not in proc.stderr
+
+
+def test_a_byte_order_mark_is_accepted(cli, tmp_path) -> None:
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    (folder / "project.toml").write_text("[train]\nlr = 0.02\n", encoding="utf-8-sig")
+    assert (folder / "project.toml").read_bytes().startswith(b"\xef\xbb\xbf")
+    result = cli("validate", folder)
+    assert result.exit_code == 0, result.stderr
+    assert parse_config("\ufeff[train]\nlr = 0.02\n").train.lr == 0.02
+
+
+def test_a_repeat_inside_a_multiline_string_is_not_a_duplicate() -> None:
+    text = '[project]\ndescription = """\nlr = 1\n"""\n[train]\nlr = 0.1\nlr = 0.2\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert info.value.problems == ["[train] lr: set twice (lines 6 and 7); keep one"]
