@@ -137,6 +137,31 @@ def find_projects(projects_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in projects_dir.iterdir() if is_project(p))
 
 
+def require_folder(path: Path, root: Path | None = None) -> None:
+    """A one-line error if `path`, or a folder on the way to it from `root`, is a file."""
+    path = Path(path)
+    for step in (path, *path.parents):
+        if root is not None and step == Path(root):
+            break
+        if step.exists() and not step.is_dir():
+            raise DataError(
+                f"{step}: a file where bsf keeps a folder; move it away or delete it, then rerun"
+            )
+
+
+def make_folder(path: Path, root: Path | None = None) -> Path:
+    """`path` created (with its parents) if missing, or a one-line error naming why not."""
+    require_folder(path, root)
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot create the folder ({exc.strerror or exc.__class__.__name__}); "
+            "check the project folder's permissions and free disk space"
+        ) from None
+    return Path(path)
+
+
 def read_json(path: Path, redo: str = "delete it and rerun its stage") -> dict[str, Any]:
     """A JSON artifact as a dict, or a one-line error: missing (MissingArtifactError), or
     unreadable, not UTF-8, not JSON, not an object (DataError, saying how to `redo` it)."""

@@ -72,8 +72,9 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     try:
         meta = layout.read_json(record)
     except BsfError:  # garbled, or gone since the check above
+        # a corrupt stage is redone by a plain `bsf run` (runs.runner.REDO)
         return StageStatus(
-            stage.name, StageState.CORRUPT, [f"{record} is unreadable; `bsf run --force` redoes it"]
+            stage.name, StageState.CORRUPT, [f"{record} is unreadable; `bsf run` redoes it"]
         )
     s = StageStatus(
         stage.name, StageState.DONE, created=meta.get("stamp", {}).get("created"), path=artifact
@@ -81,6 +82,10 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     reason = stage.unfinished(paths, meta) if stage.resumable else None
     if reason is not None:
         s.state, s.reasons = StageState.PARTIAL, [reason]
+        return s
+    problem = stage.damaged(project, meta)
+    if problem is not None:
+        s.state, s.reasons = StageState.CORRUPT, [f"{problem}; `bsf run` redoes it"]
         return s
     stamp = meta.get("stamp", {})
     if stamp.get("config_hash") != stage.config_hash(project.config):

@@ -6,7 +6,9 @@ missing batch; spikes made with other settings (T, batch size, sample count,
 dtype, delay, initial membrane, a different snn.pt or split) are refused
 unless `force` (`bsf simulate --overwrite`). The manifest records the chunk
 length, and a resumed run reuses it, so its files are byte-identical to an
-uninterrupted run's.
+uninterrupted run's. Spikes being replaced are moved aside, not deleted, until the
+new run has written its first batch: a run that fails before that (out of memory,
+Ctrl-C, a bad setting found late) puts them back untouched.
 
 The steps: `_settings` (what is asked), `_identity` (what the spikes will be made
 of), `_resume_point` (what of the folder can be kept), `_start_manifest`, and the
@@ -15,7 +17,9 @@ batch loop `_simulate_batches` over a `Job`.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +40,13 @@ from .spikes.store import (
     FORMAT,
     MANIFEST,
     VERSION,
+    SetAside,
     batch_filename,
     broken_batches,
     encode_batch,
     read_batch_file,
     read_manifest,
+    recover_set_aside,
     sha256_bytes,
     write_manifest,
 )
@@ -80,6 +86,7 @@ class Job:
     batch_size: int
     timesteps: int
     num_workers: int
+    replaced: SetAside | None = None  # old spikes, kept until the first new batch
 
 
 def _settings(cfg, split: str, timesteps, batch_size, device, dtype, limit) -> Settings:
@@ -134,8 +141,9 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def _resume_point(
     folder: Path, identity: dict[str, Any], force: bool, events: Events
-) -> Manifest | None:
-    """The manifest to continue from (None: start afresh, the folder emptied).
+) -> tuple[Manifest | None, SetAside | None]:
+    """The manifest to continue from (None: start afresh in an empty folder), and the
+    old spikes `force` moved aside to make room (None: there were none).
 
     Spikes of another identity, or batch files without a manifest, are refused unless
     `force`; batches the manifest lists whose file is gone or truncated are forgotten.
@@ -161,9 +169,9 @@ def _resume_point(
                 f"{folder}: holds batch files but no {MANIFEST}, so their settings are "
                 "unknown; pass --overwrite to replace them"
             )
-        if force and folder.is_dir():
-            _remove_simulation(folder)
-        return None
+        if force and folder.is_dir() and any(folder.iterdir()):
+            return None, SetAside.move(folder)
+        return None, None
     broken = broken_batches(folder, manifest)
     if broken:
         names = ", ".join(e["file"] for e in broken)
@@ -171,13 +179,21 @@ def _resume_point(
         manifest["batches"] = [e for e in manifest["batches"] if e not in broken]
         manifest["complete"] = False
         write_manifest(folder, manifest)
-    return manifest
+    return manifest, None
 
 
-def _remove_simulation(folder: Path) -> None:
-    for path in folder.glob("batch_*.npz"):
-        path.unlink()
-    (folder / MANIFEST).unlink(missing_ok=True)
+@contextlib.contextmanager
+def _put_back_on_failure(replaced: SetAside | None, events: Events) -> Iterator[None]:
+    """Whatever stops the new run before its first batch (Ctrl-C too) restores the old
+    spikes it was to replace."""
+    try:
+        yield
+    except BaseException:
+        if replaced is not None and replaced.held:
+            replaced.restore()
+            if not replaced.held:
+                events.log(f"{replaced.folder}: stopped before its first batch; old spikes kept")
+        raise
 
 
 def _simulator(project: Project, net: ConvertedNetwork, settings: Settings) -> Simulator:
@@ -245,6 +261,8 @@ def run(
     settings = _settings(
         project.config.simulate, split, timesteps, batch_size, device, dtype, limit
     )
+    folder = spikes_folder(project, split)
+    layout.require_folder(folder, project.folder)  # a file in its place: say so up front
     CONVERT.require_current(project)
     net = load_converted(project.layout.snn_pt)
     ann_meta = layout.read_json(project.layout.ann_json)
@@ -253,34 +271,38 @@ def run(
     images = data.split(split)
     samples = min(len(images), limit) if limit else len(images)
     budget.check_simulation(net.model, settings, project.config.simulate, samples)
-    folder = spikes_folder(project, split)
+    settled = recover_set_aside(folder)
+    if settled:
+        events.log(settled)
     identity = _identity(project, settings, samples, data.plan.digest())
-    manifest = _resume_point(folder, identity, force, events)
+    manifest, replaced = _resume_point(folder, identity, force, events)
     if manifest is not None and manifest.get("complete"):
         events.log(f"{folder} is up to date (use --overwrite to simulate again)")
         return manifest
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic.remove_temporaries(folder)
-    simulator = _simulator(project, net, settings)
-    if manifest is None:
-        manifest = _start_manifest(project, net, simulator, settings, identity, samples)
-        write_manifest(folder, manifest)
-    # the recorded chunking makes a resumed run's bytes equal an uninterrupted run's
-    simulator.chunk = int(manifest["settings"]["chunk"])
-    simulator.sub_batch = manifest["settings"].get("sub_batch", simulator.sub_batch)
-    job = Job(
-        events,
-        folder,
-        manifest,
-        simulator,
-        data,
-        images,
-        samples,
-        settings.batch_size,
-        settings.timesteps,
-        project.config.data.num_workers,
-    )
-    return _simulate_batches(job)
+    with _put_back_on_failure(replaced, events):
+        layout.make_folder(folder, project.folder)
+        atomic.remove_temporaries(folder)
+        simulator = _simulator(project, net, settings)
+        if manifest is None:
+            manifest = _start_manifest(project, net, simulator, settings, identity, samples)
+            write_manifest(folder, manifest)
+        # the recorded chunking makes a resumed run's bytes equal an uninterrupted run's
+        simulator.chunk = int(manifest["settings"]["chunk"])
+        simulator.sub_batch = manifest["settings"].get("sub_batch", simulator.sub_batch)
+        job = Job(
+            events,
+            folder,
+            manifest,
+            simulator,
+            data,
+            images,
+            samples,
+            settings.batch_size,
+            settings.timesteps,
+            project.config.data.num_workers,
+            replaced,
+        )
+        return _simulate_batches(job)
 
 
 def _simulate_batches(job: Job) -> Manifest:
@@ -331,10 +353,14 @@ def _simulate_batches(job: Job) -> Manifest:
         }
         done[index] = entry
         _record(folder, manifest, entry)
+        if job.replaced is not None:
+            job.replaced.discard()  # the new run has a batch of its own now
         rate = (stop - start) * timesteps / max(seconds, 1e-9)
         events.progress("batch", len(done), len(plan), "batch", rate=f"{rate:,.0f} img·step/s")
         events.metric("image_steps_per_second", rate, batch=index)
         events.checkpoint()
+    if job.replaced is not None:
+        job.replaced.discard()
     manifest["complete"] = True
     manifest["stamp"]["finished"] = stamp("simulate", "")["created"]
     write_manifest(folder, manifest)

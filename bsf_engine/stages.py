@@ -5,8 +5,9 @@ A stage is one module exposing `run(project, events=None, *, force=False, **opti
 entry in `STAGES` below: the config sections its result depends on, the artifacts whose
 digests it records (`inputs`), the artifacts it writes (`outputs`; `record` is the JSON
 among them that carries its stamp), how its key metric and its time read off that
-record, and how an interrupted run shows (`resumable`). `pipeline` turns the entries
-into status and plans; nothing else lists the stages.
+record, how an interrupted run shows (`resumable`), and what cheap check tells a whole
+result from a damaged or foreign one (`damaged`). `pipeline` turns the entries into
+status and plans; nothing else lists the stages.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class Stage:
     # why a resumable stage's result is partial: (layout, record or None when missing)
     unfinished: Callable[[Layout, Meta | None], str | None] = lambda _layout, _meta: None
     recorded_inputs: Callable[[Meta], Mapping[str, Any]] = _recorded
+    # why a result whose files all exist cannot be used: (project, its record) → a reason
+    # naming the file (truncated, empty, another network than project.toml says), or
+    # None. Cheap: `bsf status` runs it, and the TUI polls that.
+    damaged: Callable[[Project, Meta], str | None] = lambda _project, _meta: None
     short: str = ""  # a column title where the name is too wide (default: the name)
 
     def __post_init__(self) -> None:
@@ -106,6 +111,12 @@ class Stage:
                 f"{artifact}: made from a different {self.config_label} config; rerun "
                 f"`bsf {self.command} {project.folder} --force`"
             )
+        meta = layout.read_json_or_none(paths.path(self.record)) or {}
+        problem = self.damaged(project, meta)
+        if problem is not None:
+            raise MissingArtifactError(
+                f"{problem}; rerun `bsf {self.command} {project.folder} --force`"
+            )
 
     # -- running it ---------------------------------------------------------------------
     def run(self, project: Project, events: Events, *, force: bool = False) -> dict[str, Any]:
@@ -137,6 +148,50 @@ def _simulation_unfinished(split: str) -> Callable[[Layout, Meta | None], str | 
         return None
 
     return unfinished
+
+
+def _checkpoint_damaged(key: str, record: str, *, folded: bool):
+    """A torch.save artifact (`key`) that is whole and holds the network its `record` and
+    project.toml describe (read from its zip directory and pickled spec, without torch)."""
+
+    def damaged(project: Project, meta: Meta) -> str | None:
+        from .archives import torch_header
+        from .models.spec import spec_mismatch
+
+        path = project.layout.path(key)
+        try:
+            header = torch_header(path)
+        except DataError as exc:
+            return str(exc)
+        model = project.config.model
+        wanted: dict[str, Any] = {"arch": model.arch, "width": model.width}
+        wanted["ics"] = list(project.config.ics)
+        if not folded:  # a converted network has its BatchNorm folded away
+            wanted["batchnorm"] = model.batchnorm
+        claims = {layout.CONFIG: wanted}
+        if isinstance(meta.get("spec"), dict):
+            claims[record] = meta["spec"]
+        problem = spec_mismatch(header.get("spec"), claims)
+        return None if problem is None else f"{path}: {problem}"
+
+    return damaged
+
+
+def _alpha_damaged(project: Project, meta: Meta) -> str | None:
+    """alpha.npz opens and holds the approximated α(t) curves the report reads, one value
+    a step."""
+    from .archives import npy_shape
+
+    path = project.layout.alpha_npz
+    try:
+        shapes = {key: npy_shape(path, key) for key in ("alpha_grid_approx", "alpha_emp_approx")}
+    except DataError as exc:
+        return str(exc)
+    steps = meta.get("timesteps")
+    for key, shape in shapes.items():
+        if isinstance(steps, int) and shape != (steps,):
+            return f"{path}: {key} has shape {list(shape)}, not [{steps}] as alpha.json says"
+    return None
 
 
 def _simulation_seconds(manifest: Meta) -> float | None:
@@ -203,6 +258,7 @@ TRAIN = Stage(
     metric=_optional("final_test_accuracy", lambda v: f"test acc {v:.2%}"),
     seconds=lambda meta: meta.get("train_seconds"),
     unfinished=_train_interrupted,
+    damaged=_checkpoint_damaged(layout.ANN_PT, layout.ANN_JSON, folded=False),
 )
 CONVERT = Stage(
     "convert",
@@ -215,6 +271,7 @@ CONVERT = Stage(
     inputs=(layout.ANN_PT,),
     metric=_optional("max_relative_logit_error", lambda v: f"logit err {v:.0e}"),
     seconds=lambda meta: meta.get("convert_seconds"),
+    damaged=_checkpoint_damaged(layout.SNN_PT, layout.SNN_JSON, folded=True),
     short="conv",
 )
 SIMULATE_TUNE = _simulation("tune", "sim·t")
@@ -228,6 +285,7 @@ TUNE = Stage(
     inputs=(layout.manifest_key("tune"),),
     metric=_tune_metric,
     seconds=lambda meta: meta.get("seconds"),
+    damaged=_alpha_damaged,
 )
 SIMULATE_TEST = _simulation("test", "sim·T")
 REPORT = Stage(

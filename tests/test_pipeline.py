@@ -47,3 +47,70 @@ def test_changed_inputs_versions_and_broken_files_are_reported(project_copy) -> 
     assert status["simulate-test"].state == "partial"
     assert "200 of 359 samples" in status["simulate-test"].reasons[0]
     assert pipeline.plan(status) == list(stages.NAMES)
+
+
+def test_truncated_empty_or_foreign_artifacts_are_corrupt(handmade_folder) -> None:
+    """Checked cheaply (zip directories, the pickled spec, .npy headers; no torch), each
+    named with the fix: a plain `bsf run` redoes a corrupt stage."""
+    from tests.handmade import _checkpoint
+
+    folder = handmade_folder
+    (folder / "snn.pt").write_bytes((folder / "snn.pt").read_bytes()[:40])
+    (folder / "alpha.npz").write_bytes(b"")
+    spec = json.loads((folder / "ann.json").read_text())["spec"]
+    (folder / "ann.pt").write_bytes(_checkpoint({**spec, "arch": "vgg11"}))
+    (folder / "report.json").write_text("{garbled")
+    status = pipeline.status(Project.open(folder))
+    reasons = {name: s.reasons for name, s in status.items() if s.state == "corrupt"}
+    assert reasons == {
+        "train": [
+            f"{folder / 'ann.pt'}: holds arch vgg11, but project.toml and ann.json say arch "
+            "vggtiny; `bsf run` redoes it"
+        ],
+        "convert": [
+            f"{folder / 'snn.pt'}: unreadable (truncated or not a zip archive, 40 bytes); "
+            "`bsf run` redoes it"
+        ],
+        "tune": [f"{folder / 'alpha.npz'}: unreadable (empty, 0 bytes); `bsf run` redoes it"],
+        "report": [f"{folder / 'report.json'} is unreadable; `bsf run` redoes it"],
+    }
+    assert pipeline.plan(status) == list(stages.NAMES)
+
+
+def test_a_checkpoint_is_checked_against_its_record_and_project_toml(handmade_folder) -> None:
+    from tests.handmade import _checkpoint
+
+    folder = handmade_folder
+    ann = json.loads((folder / "ann.json").read_text())
+    (folder / "ann.pt").write_bytes(_checkpoint({**ann["spec"], "width": 0.5}))
+    (folder / "ann.json").write_text(json.dumps({**ann, "spec": {**ann["spec"], "width": 0.5}}))
+    status = pipeline.status(Project.open(folder))["train"]
+    assert status.state == "corrupt"  # ann.json agrees with ann.pt; project.toml does not
+    assert status.reasons == [
+        f"{folder / 'ann.pt'}: holds width 0.5, but project.toml says width 0.25; "
+        "`bsf run` redoes it"
+    ]
+    (folder / "ann.pt").write_bytes(_checkpoint({**ann["spec"], "ics": [1]}))
+    (folder / "ann.json").write_text(json.dumps(ann))
+    assert pipeline.status(Project.open(folder))["train"].reasons == [
+        f"{folder / 'ann.pt'}: holds ics [1], but project.toml and ann.json say ics [2]; "
+        "`bsf run` redoes it"
+    ]
+    (folder / "ann.pt").write_bytes(_checkpoint({**ann["spec"], "num_classes": 100}))
+    assert pipeline.status(Project.open(folder))["train"].reasons == [
+        f"{folder / 'ann.pt'}: holds num_classes 100, but ann.json says num_classes 10; "
+        "`bsf run` redoes it"
+    ]
+
+
+def test_the_checks_need_no_torch(handmade_folder) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from bsf_engine import pipeline; from bsf_engine.project import Project; "
+        f"s = pipeline.status(Project.open({str(handmade_folder)!r})); "
+        "assert {x.state for x in s.values()} == {'done'}, s; "
+        "assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

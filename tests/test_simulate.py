@@ -209,3 +209,87 @@ def test_complete_simulation_is_up_to_date(project) -> None:
     simulate.run(project, events, split="test", limit=20)
     assert "up to date" in events.of_kind("log")[0]["message"]
     assert manifest_path.read_bytes() == before
+
+
+# -- `--overwrite` keeps the old spikes until the new run has a batch of its own -------
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"), [(RuntimeError("out of memory"), 1), (KeyboardInterrupt(), 130)]
+)
+def test_a_failed_overwrite_leaves_the_old_spikes_byte_identical(
+    project, cli, monkeypatch, failure, code
+) -> None:
+    from bsf_engine.snn.simulator import Simulator
+
+    simulate.run(project, split="test", limit=60)
+    folder = simulate.spikes_folder(project, "test")
+    before = folder_bytes(folder)
+    assert sorted(before) == ["batch_00000.npz", "batch_00001.npz", "manifest.json"]
+
+    def fails(self, *args, **kwargs):  # after the start: the old spikes are already aside
+        assert not folder.joinpath("batch_00000.npz").exists()
+        raise failure
+
+    monkeypatch.setattr(Simulator, "run", fails)
+    args = ("simulate", project.folder, "--split", "test", "--timesteps", "30", "--limit", "1")
+    result = cli(*args, "--overwrite")
+    assert result.exit_code == code, result.stderr
+    assert folder_bytes(folder) == before  # every batch and the manifest, as they were
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["test"]  # nothing left aside
+
+
+def test_an_overwrite_that_fails_after_its_first_batch_keeps_that_batch(
+    project, monkeypatch
+) -> None:
+    from bsf_engine.snn.simulator import Simulator
+
+    simulate.run(project, split="test", limit=60)
+    folder = simulate.spikes_folder(project, "test")
+    real, calls = Simulator.run, []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("out of memory")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Simulator, "run", second_fails)
+    with pytest.raises(RuntimeError):
+        simulate.run(project, split="test", limit=60, timesteps=30, force=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["timesteps"] == 30 and len(manifest["batches"]) == 1  # the new run's
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["test"]  # the old are gone
+    monkeypatch.setattr(Simulator, "run", real)
+    resumed = simulate.run(project, split="test", limit=60, timesteps=30)  # resumes
+    assert resumed["complete"] and len(resumed["batches"]) == 2
+
+
+def test_old_spikes_a_killed_overwrite_left_aside_are_restored(project, monkeypatch) -> None:
+    """kill -9 between moving the old spikes aside and the first new batch: the next
+    simulation puts them back (and, after the first batch, deletes them)."""
+    from bsf_engine.events import RecordingEvents
+    from bsf_engine.snn.simulator import Simulator
+    from bsf_engine.spikes.store import SetAside, aside_folder
+
+    simulate.run(project, split="test", limit=60)
+    folder = simulate.spikes_folder(project, "test")
+    before = folder_bytes(folder)
+
+    def killed(self, *args, **kwargs):
+        raise SystemExit("killed")  # and, being killed, nothing is put back:
+
+    monkeypatch.setattr(SetAside, "restore", lambda self: None)
+    monkeypatch.setattr(Simulator, "run", killed)
+    with pytest.raises(SystemExit):
+        simulate.run(project, split="test", limit=60, timesteps=30, force=True)
+    assert folder_bytes(aside_folder(folder)) == before
+    monkeypatch.undo()
+    events = RecordingEvents()
+    manifest = simulate.run(project, events, split="test", limit=60)  # the old settings
+    logs = [e["message"] for e in events.of_kind("log")]
+    assert f"restored {folder} (an --overwrite run stopped before its first batch)" in logs
+    assert "up to date" in logs[-1] and manifest["timesteps"] == 24
+    assert folder_bytes(folder) == before and not aside_folder(folder).exists()

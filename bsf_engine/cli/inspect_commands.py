@@ -148,7 +148,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
             if summary["complete"]
             else (f"incomplete ({summary['samples']} of {summary['planned_samples']} samples)")
         )
-        table.add_row("state", f"{state}, {summary['bytes'] / 1e6:.2f} MB")
+        state = f"{state}, {summary['bytes'] / 1e6:.2f} MB"
+        if summary.get("problem"):  # a listed batch file is gone or truncated
+            state = f"incomplete: {summary['problem']}"
+        table.add_row("state", state)
         settings = summary["settings"]
         table.add_row(
             "settings",

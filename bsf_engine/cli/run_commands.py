@@ -179,9 +179,12 @@ def cancel(
 ) -> None:
     """Stop a run: SIGTERM; the stage ends at its next batch or epoch boundary, keeping
     what it finished."""
-    from ..runs import launch, store
+    from ..runs import launch, lock, store
 
-    run = store.find(run_ref, Path(folder))
+    try:
+        run = store.find(run_ref, Path(folder))
+    except store.RunNotFoundError as missing:
+        raise lock.named_only_by_lock(run_ref, Path(folder)) or missing from None
     state = launch.cancel(run, wait)
     if state.live:
         out.print(f"run {run.id}: SIGTERM sent; still stopping after {wait:g} s")

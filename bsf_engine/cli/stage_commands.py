@@ -4,6 +4,7 @@ report. Each calls the stage's `run` under the project lock, with progress bars.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -192,6 +193,23 @@ def tune(project: ProjectArg, numerics: NumericsOpt = None) -> None:
     out.print(f"wrote {paths.alpha_npz}, {paths.alpha_json}")
 
 
+def _check_csv_folder(folder: Path) -> None:
+    """--csv names a folder (made if missing) that can be written, or a one-line error."""
+    from ..errors import BsfError
+
+    for step in (folder, *folder.parents):
+        if step.exists():
+            if not step.is_dir():
+                which = "a file" if step == folder else f"{step} is a file"
+                raise BsfError(
+                    f"--csv {folder}: {which}, not a folder; give a folder (created if "
+                    "missing) for curves.csv and summary.csv"
+                )
+            if not os.access(step, os.W_OK | os.X_OK):
+                raise BsfError(f"--csv {folder}: cannot write in {step} (permission denied)")
+            return
+
+
 @guarded
 def report(
     project: ProjectArg,
@@ -230,6 +248,8 @@ def report(
         report_stage.check_energy_model(energy)
     if numerics is not None:
         check_numerics(numerics)
+    if csv_dir:
+        _check_csv_folder(Path(csv_dir))  # before any work: a bad --csv must not cost a report
     path = Path(project)
     with RichEvents(err) as events:
         if is_reference_folder(path):

@@ -48,6 +48,13 @@ def busy(project_folder: Path, info: dict[str, Any], elsewhere: bool) -> Project
     """The refusal that names who holds the project (and, for another host, where)."""
     where = f" on host {info.get('host')}" if elsewhere else ""
     who = info.get("label") or f"run {info.get('run')}"
+    stranger = None if elsewhere else process.not_bsf(info.get("pid"))
+    if stranger is not None:  # a lock that outlived its run, its pid reused (a reboot)
+        return ProjectLockedError(
+            f"{project_folder}: the lock names {who}, pid {info.get('pid')}, but that pid is "
+            f"`{stranger}`, not a bsf process; if no bsf run is using this project, delete "
+            f"{lock_path(project_folder)} and rerun"
+        )
     stop = (
         f"stop it where it runs (pid {info.get('pid')})"
         if info.get("label")
@@ -80,6 +87,8 @@ def acquire(
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
+            if not path.is_file():  # a folder (or anything but a file) in the lock's place
+                raise _not_a_lock(path) from None
             current = _read(path)
             if current is None:  # being written by a racer, or garbled/abandoned: look again
                 if _garbled(path):
@@ -93,6 +102,8 @@ def acquire(
                 _take_over(path, current)
                 continue
             raise busy(project_folder, current, running is None) from None
+        except IsADirectoryError:
+            raise _not_a_lock(path) from None
         except OSError as exc:  # read-only, no permission, disk full
             raise LockWriteError(
                 f"{project_folder}: cannot write the lock file {path.name} "
@@ -103,6 +114,37 @@ def acquire(
             json.dump(info, handle)
         return
     raise ProjectLockedError(f"{path}: could not take the lock; try again")
+
+
+def _not_a_lock(path: Path) -> LockWriteError:
+    return LockWriteError(
+        f"{path}: not a file, so not bsf's lock file (bsf writes it there); move it away or "
+        "delete it, then rerun"
+    )
+
+
+def named_only_by_lock(ref: str, projects_dir: Path) -> ProjectLockedError | None:
+    """For `bsf cancel RUN` when no run folder has that id: the lock file that names it
+    (a lock left behind by a run whose folder is gone), and how to clear it."""
+    for folder in layout.find_projects(projects_dir):
+        info = _read(lock_path(folder))
+        if info is None or not str(info.get("run", "")).startswith(ref):
+            continue
+        pid = info.get("pid")
+        running = process.alive(pid, info.get("proc_start"), info.get("host"))
+        if running is None:
+            state = f"held on host {info.get('host')}"
+        elif running is False:
+            state = "stale (its process is gone; the next `bsf run` takes it over)"
+        elif (stranger := process.not_bsf(pid)) is not None:
+            state = f"held by pid {pid}, `{stranger}`, not a bsf process"
+        else:
+            state = f"held by pid {pid}"
+        return ProjectLockedError(
+            f"run {info.get('run')}: no run folder, only the lock file {lock_path(folder)} "
+            f"names it ({state}); if no bsf run is using {folder}, delete that file"
+        )
+    return None
 
 
 def hand_over(project_folder: Path, run_id: str, pid: int) -> None:

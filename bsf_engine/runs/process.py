@@ -49,6 +49,28 @@ def alive(pid: int | None, ticks: int | None = None, host: str | None = None) ->
     return True
 
 
+def command_line(pid: int) -> list[str] | None:
+    """A local process's arguments (None if gone or unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
+
+
+def not_bsf(pid: int | None) -> str | None:
+    """The program of a live local process that cannot be a bsf run (it neither names bsf
+    nor is a Python interpreter, which a library user's script would be), else None."""
+    if not pid or pid == os.getpid():
+        return None
+    argv = command_line(int(pid))
+    if not argv:
+        return None
+    if any("bsf" in part for part in argv) or Path(argv[0]).name.startswith("python"):
+        return None
+    return Path(argv[0]).name
+
+
 def _zombie(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -79,8 +79,7 @@ def run_folder(project_folder: Path, run_id: str) -> Path:
 
 
 def create(project_folder: Path, run_id: str, **meta: Any) -> Run:
-    root = runs_folder(project_folder)
-    root.mkdir(exist_ok=True)
+    root = layout.make_folder(runs_folder(project_folder), Path(project_folder))
     folder = root / run_id
     folder.mkdir()
     run = Run(

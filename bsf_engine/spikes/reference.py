@@ -6,6 +6,10 @@
   (final head) and `train/{ic}_output_{i}.npz` (IC head), key `o` [T, B, C].
 The IC head is called `ic{n}` when a `command.json` next to or above the folder
 names `ic_index`, else `ic`.
+
+A folder is checked when it is opened, from the files' names and array headers (nothing
+is decompressed): batches numbered 0…n−1 with none missing, and one T and one class
+count in every file and head — else a one-line error naming the file.
 """
 
 from __future__ import annotations
@@ -63,6 +67,45 @@ def _ic_name(folder: Path) -> str:
     return "ic"
 
 
+def _missing_batches(folder: Path, found: dict[int, object], pattern: str) -> None:
+    """Refuse a numbering with holes (batches are 0…n−1), naming the missing files."""
+    indices = sorted(found)
+    expected = range(max(indices) + 1)
+    missing = [i for i in expected if i not in found]
+    if missing:
+        names = ", ".join(pattern.format(i) for i in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise DataError(
+            f"{folder}: {names}{more} missing (batches are numbered 0-{expected[-1]}); "
+            "restore the file(s) from the reference run, or remove every later batch's "
+            "files to use the batches before the gap"
+        )
+
+
+def _same_shapes(files: list[tuple[Path, str, str]]) -> tuple[int, int]:
+    """(T, classes) that every (file, array, head) has; else an error naming both."""
+    first: tuple[Path, str, tuple[int, ...]] | None = None
+    for path, key, head in files:
+        shape = npz_member_shape(path, key)
+        if len(shape) != 3:
+            raise DataError(f"{path}: {key} has shape {list(shape)}; expected [T, batch, classes]")
+        if first is None:
+            first = (path, head, shape)
+            continue
+        where = f"{first[0].name} ({first[1]})"
+        if shape[0] != first[2][0]:
+            raise DataError(
+                f"{path}: {head} head has T = {shape[0]}, but {where} has T = {first[2][0]}; "
+                "every head and batch of one run must have the same T"
+            )
+        if shape[2] != first[2][2]:
+            raise DataError(
+                f"{path}: {head} head has {shape[2]} classes, but {where} has {first[2][2]}"
+            )
+    assert first is not None
+    return first[2][0], first[2][2]
+
+
 def _check(path: Path, array: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
     if array.ndim != 3 or array.shape[1] != labels.shape[0]:
         raise DataError(
@@ -117,12 +160,18 @@ class ReferenceTestFolder(_ReferenceFolder):
         )
         if not numbered:
             raise DataError(f"{folder}: no output_<i>.npz files")
+        _missing_batches(folder, dict(numbered), "output_{}.npz")
         self.files = [p for _, p in numbered]
         self.num_batches = len(self.files)
         self.ic = _ic_name(folder)
         self.class_names: list[str] = []
-        shape = npz_member_shape(self.files[0], "final")
-        self.timesteps, self.num_classes = shape[0], shape[2]
+        self.timesteps, self.num_classes = _same_shapes(
+            [
+                (p, key, head)
+                for p in self.files
+                for key, head in (("final", "final"), ("mid", self.ic))
+            ]
+        )
 
     def batch(self, index: int) -> SpikeBatch:
         self._check_index(index)
@@ -152,17 +201,24 @@ class ReferenceTuneFolder(_ReferenceFolder):
                 outputs.setdefault(int(m.group(2)), {})[int(m.group(1))] = p
         if not labels:
             raise DataError(f"{folder}: no labels_<i>.npz files")
-        indices = sorted(labels)
-        self.label_files = [labels[i] for i in indices]
+        _missing_batches(folder, {**outputs, **labels}, "labels_{}.npz")
+        indices = sorted({*outputs, *labels})
+        self.label_files = []
         self.output_files: list[tuple[Path, Path]] = []
         ic_layers: set[int] = set()
         for i in indices:
             found = outputs.get(i, {})
             ics = [k for k in found if k != -1]
+            if i not in labels:
+                raise DataError(
+                    f"{folder}: labels_{i}.npz missing (batch {i}'s outputs are there); "
+                    "restore it from the reference run"
+                )
             if -1 not in found or len(ics) != 1:
                 raise DataError(
                     f"{folder}: batch {i} needs -1_output_{i}.npz and one <ic>_output_{i}.npz"
                 )
+            self.label_files.append(labels[i])
             ic_layers.add(ics[0])
             self.output_files.append((found[ics[0]], found[-1]))
         self.num_batches = len(indices)
@@ -177,8 +233,13 @@ class ReferenceTuneFolder(_ReferenceFolder):
         ic = _ic_name(folder)
         self.ic = ic if ic != "ic" or len(ic_layers) != 1 else ic_name(ic_layers.pop())
         self.class_names: list[str] = []
-        shape = npz_member_shape(self.output_files[0][1], "o")
-        self.timesteps, self.num_classes = shape[0], shape[2]
+        self.timesteps, self.num_classes = _same_shapes(
+            [
+                (path, "o", head)
+                for pair in self.output_files
+                for path, head in zip(pair, (self.ic, "final"))
+            ]
+        )
 
     def batch(self, index: int) -> SpikeBatch:
         self._check_index(index)

@@ -9,7 +9,10 @@ simulation is complete; it is rewritten atomically after every batch (manifest.p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +96,72 @@ def read_batch_file(path: Path, expected_sha: str | None = None) -> SpikeBatch:
     return SpikeBatch(
         labels, timesteps, packed=packed, counts=counts, indices=arrays.get("indices")
     )
+
+
+# -- replacing a split's spikes (`bsf simulate --overwrite`) ----------------------------
+def aside_folder(folder: Path) -> Path:
+    """Where `--overwrite` keeps a split's old spikes: `spikes/.test.replaced`."""
+    return folder.with_name(f".{folder.name}.replaced")
+
+
+class SetAside:
+    """A split folder's old spikes, moved out of the way (one rename) while a simulation
+    that replaces them starts: put back if it fails before its first batch (any failure,
+    Ctrl-C included), deleted once it has one. A run killed in between leaves the aside
+    folder behind; `recover_set_aside`, the next simulation's first step, settles it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.aside = aside_folder(folder)
+        self.held = False
+
+    @classmethod
+    def move(cls, folder: Path) -> SetAside:
+        moved = cls(folder)
+        try:
+            os.rename(folder, moved.aside)
+        except OSError as exc:
+            raise DataError(
+                f"{folder}: cannot move the old spikes aside to {moved.aside.name} "
+                f"({exc.strerror or exc.__class__.__name__}); nothing was replaced"
+            ) from None
+        moved.held = True
+        return moved
+
+    def restore(self) -> None:
+        """Put the old spikes back (what the new run wrote goes)."""
+        if not self.held:
+            return
+        with contextlib.suppress(OSError):  # else the next simulation's recovery retries
+            if self.folder.is_dir():
+                shutil.rmtree(self.folder)
+            os.rename(self.aside, self.folder)
+            self.held = False
+
+    def discard(self) -> None:
+        """The new run has a batch of its own: the old spikes go."""
+        if self.held:
+            shutil.rmtree(self.aside, ignore_errors=True)
+            self.held = False
+
+
+def recover_set_aside(folder: Path) -> str | None:
+    """Settle old spikes a killed `--overwrite` run left aside: deleted if the new run got
+    as far as a batch, else put back. Returns what was done (None: nothing to do)."""
+    aside = aside_folder(folder)
+    if not aside.is_dir():
+        return None
+    try:
+        manifest = read_manifest(folder) if folder.is_dir() else None
+    except DataError:
+        manifest = None
+    if manifest is not None and manifest.get("batches"):
+        shutil.rmtree(aside)
+        return f"removed {aside} (the spikes an --overwrite run replaced)"
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    os.rename(aside, folder)
+    return f"restored {folder} (an --overwrite run stopped before its first batch)"
 
 
 class SplitStore:

@@ -27,7 +27,13 @@ def summarize(source: SpikeSource) -> dict[str, Any]:
     }
     manifest = getattr(source, "manifest", None)
     if manifest is not None:
-        summary["complete"] = bool(manifest.get("complete"))
+        from .store import broken_batches
+
+        broken = [str(e.get("file")) for e in broken_batches(source.folder, manifest)]
+        summary["complete"] = bool(manifest.get("complete")) and not broken
+        summary["broken_batches"] = broken
+        if broken:
+            summary["problem"] = _broken_hint(source.folder, manifest, broken)
         summary["planned_samples"] = manifest.get("samples")
         summary["bytes"] = sum(e.get("bytes", 0) for e in manifest["batches"])
         summary["settings"] = {**manifest.get("identity", {}), **manifest.get("settings", {})}
@@ -40,6 +46,17 @@ def summarize(source: SpikeSource) -> dict[str, Any]:
                 for p, total in zip(pops, totals)
             }
     return summary
+
+
+def _broken_hint(folder, manifest: dict[str, Any], broken: list[str]) -> str:
+    """Which batch files a manifest lists but are gone or truncated, and what redoes them."""
+    names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+    split = manifest.get("identity", {}).get("split", folder.name)
+    project = folder.parent.parent
+    return (
+        f"{names} missing or truncated; `bsf simulate {project} --split {split}` (or "
+        f"`bsf run {project}`) simulates {'it' if len(broken) == 1 else 'them'} again"
+    )
 
 
 @dataclass

@@ -143,3 +143,66 @@ def test_tune_and_report_before_simulate_are_one_line(cli, make_project) -> None
             f"run `bsf simulate {folder} --split {split}` first\n"
         )
     assert sorted(os.listdir(folder)) == ["project.toml"]
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_csv_path_that_is_a_file_is_refused_before_any_work(handmade_folder, cli) -> None:
+    folder = handmade_folder
+    (folder / "out.csv").write_text("mine\n")
+    before = _files(folder)
+    result = cli("report", folder, "--csv", folder / "out.csv")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --csv {folder / 'out.csv'}: a file, not a folder; give a folder (created if "
+        "missing) for curves.csv and summary.csv\n"
+    )
+    result = cli("report", folder, "--csv", folder / "out.csv" / "csv")
+    assert result.exit_code == 2
+    assert f"{folder / 'out.csv'} is a file, not a folder" in result.stderr
+    assert _files(folder) == before  # report.json was not rewritten
+
+
+def test_files_where_bsf_keeps_folders_are_named(handmade_folder, cli) -> None:
+    folder = handmade_folder
+    spikes = folder / "spikes" / "test"
+    for path in sorted(spikes.iterdir()):
+        path.unlink()
+    spikes.rmdir()
+    spikes.write_text("not a folder\n")
+    before = _files(folder)
+    message = (
+        f"error: {spikes}: a file where bsf keeps a folder; move it away or delete it, then rerun\n"
+    )
+    result = cli("simulate", folder, "--split", "test")
+    assert (result.exit_code, result.stderr) == (2, message)
+    assert _files(folder) == before
+    spikes.unlink()
+    (folder / "runs").write_text("not a folder\n")
+    before = _files(folder)
+    result = cli("run", folder, "--from", "report")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {folder / 'runs'}: a file where bsf keeps a folder; move it away or delete "
+        "it, then rerun\n"
+    )
+    assert _files(folder) == before  # and the lock it took is released
+
+
+def test_a_folder_in_the_lock_files_place_is_named(handmade_folder, cli) -> None:
+    folder = handmade_folder
+    (folder / ".bsf.lock").mkdir()
+    message = (
+        f"error: {folder / '.bsf.lock'}: not a file, so not bsf's lock file (bsf writes it "
+        "there); move it away or delete it, then rerun\n"
+    )
+    for command in ("run", "report"):
+        result = cli(command, folder, *(("--from", "report") if command == "run" else ()))
+        assert (result.exit_code, result.stderr) == (2, message), command
+    assert (folder / ".bsf.lock").is_dir()

@@ -100,3 +100,50 @@ def test_garbled_event_lines_are_skipped(baseline, cli) -> None:
     assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == len(good)  # the garbled and torn lines skipped
     assert result.stdout.splitlines()[-1].endswith("end: done")
+
+
+def test_truncated_or_empty_artifacts_are_redone_by_a_plain_run(baseline, fresh, cli) -> None:
+    folder = fresh()
+    snn = folder / "snn.pt"
+    snn.write_bytes(snn.read_bytes()[: snn.stat().st_size // 2])
+    (folder / "alpha.npz").write_bytes(b"")
+    (folder / "report.json").write_text('{"split": "te')
+    status = json.loads(cli("status", folder, "--json").stdout)["stages"]
+    assert {name: s["state"] for name, s in status.items()} == {
+        "train": "done",
+        "convert": "corrupt",
+        "simulate-tune": "stale",  # snn.pt changed since
+        "tune": "corrupt",
+        "simulate-test": "stale",
+        "report": "corrupt",
+    }
+    assert status["convert"]["reasons"][0].startswith(f"{snn}: unreadable (truncated")
+    assert status["report"]["reasons"] == [
+        f"{folder / 'report.json'} is unreadable; `bsf run` redoes it"
+    ]
+    result = cli("run", folder)
+    assert result.exit_code == 0, result.stderr
+    assert snapshot(folder) == baseline[1]
+
+
+def test_a_checkpoint_of_another_network_is_refused_and_retrained(project_copy, cli) -> None:
+    folder = project_copy
+    ann = folder / "ann.pt"
+    saved = torch.load(ann, weights_only=False)
+    saved["spec"]["arch"] = "vgg11"  # as if copied in from a vgg11 project
+    torch.save(saved, ann)
+    snn = (folder / "snn.pt").read_bytes()
+    result = cli("convert", folder, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {ann}: holds arch vgg11, but project.toml and ann.json say arch vggtiny; "
+        f"rerun `bsf train {folder} --force`\n"
+    )
+    assert (folder / "snn.pt").read_bytes() == snn
+    status = json.loads(cli("status", folder, "--json").stdout)["stages"]["train"]
+    assert status["state"] == "corrupt" and "holds arch vgg11" in status["reasons"][0]
+    result = cli("run", folder)
+    assert result.exit_code == 0, result.stderr
+    assert torch.load(ann, weights_only=False)["spec"]["arch"] == "vggtiny"
+    status = json.loads(cli("status", folder, "--json").stdout)["stages"]
+    assert {s["state"] for s in status.values()} == {"done"}

@@ -80,3 +80,44 @@ def test_of_many_processes_exactly_one_gets_the_lock(tmp_path) -> None:
     while not results.empty():
         winners.append(results.get())
     assert len(winners) == 1
+
+
+def test_a_lock_naming_a_live_process_that_is_not_bsf_says_how_to_clear_it(tmp_path, cli):
+    """A lock that outlived its run, its pid now another program's (after a reboot)."""
+    import subprocess
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "project.toml").write_text("")
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        info = {"run": "20260101-000000-dead", "pid": stranger.pid}
+        info.update(proc_start=lock.process.start_ticks(stranger.pid), host=lock.process.hostname())
+        (project / lock.LOCK).write_text(json.dumps(info))
+        with pytest.raises(ProjectLockedError) as refused:
+            lock.acquire(project, "mine")
+        assert str(refused.value) == (
+            f"{project}: the lock names run 20260101-000000-dead, pid {stranger.pid}, but that "
+            f"pid is `sleep`, not a bsf process; if no bsf run is using this project, delete "
+            f"{project / lock.LOCK} and rerun"
+        )
+        result = cli("cancel", "20260101-000000-dead", "--folder", tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"error: run 20260101-000000-dead: no run folder, only the lock file "
+            f"{project / lock.LOCK} names it (held by pid {stranger.pid}, `sleep`, not a bsf "
+            f"process); if no bsf run is using {project}, delete that file\n"
+        )
+        (project / lock.LOCK).unlink()  # as told
+        lock.acquire(project, "mine")
+    finally:
+        stranger.kill()
+        stranger.wait()
+    assert lock.process.not_bsf(os.getpid()) is None  # this process (and any python) may be
+
+
+def test_a_folder_in_the_locks_place_is_named(tmp_path) -> None:
+    (tmp_path / lock.LOCK).mkdir()
+    with pytest.raises(lock.LockWriteError, match=r"\.bsf\.lock: not a file, so not bsf's lock"):
+        lock.acquire(tmp_path, "mine")
+    assert lock.holder(tmp_path) is None and (tmp_path / lock.LOCK).is_dir()

@@ -10,7 +10,7 @@ import pytest
 from bsf_engine.errors import DataError
 from bsf_engine.spikes import open_spikes
 from bsf_engine.spikes.codec import decode_counts, encode_counts, pack_head, unpack_head
-from bsf_engine.spikes.store import encode_batch, read_batch_file, sha256_bytes
+from bsf_engine.spikes.store import FORMAT, VERSION, encode_batch, read_batch_file, sha256_bytes
 from bsf_engine.spikes.summary import accuracy_over_time, running_prediction, summarize
 
 
@@ -155,3 +155,42 @@ def test_inspect_reference_folder_and_single_batch(cli, tmp_path) -> None:
     summary = json.loads(result.stdout)
     assert summary["kind"] == "bsf-batch" and summary["timesteps"] == 37
     assert summary["label_counts"] == [2, 1, 1, 1]
+
+
+def test_a_listed_batch_file_that_is_gone_is_named_with_its_fix(handmade_folder, cli) -> None:
+    folder = handmade_folder / "spikes" / "test"
+    (folder / "batch_00001.npz").unlink()
+    hint = (
+        f"batch_00001.npz missing or truncated; `bsf simulate {handmade_folder} --split test` "
+        f"(or `bsf run {handmade_folder}`) simulates it again"
+    )
+    summary = json.loads(cli("inspect", folder, "--json").stdout)
+    assert summary["complete"] is False and summary["broken_batches"] == ["batch_00001.npz"]
+    assert summary["problem"] == hint
+    result = cli("inspect", folder)
+    assert result.exit_code == 0, result.stderr
+    assert "complete" not in result.stdout.replace("incomplete", "")
+    assert "batch_00001.npz missing or truncated" in result.stdout
+    status = json.loads(cli("status", handmade_folder, "--json").stdout)["stages"]
+    assert status["simulate-test"]["state"] == "partial"
+
+
+def test_old_spikes_left_aside_are_settled_by_the_next_simulation(tmp_path) -> None:
+    from bsf_engine.spikes.store import aside_folder, recover_set_aside, write_manifest
+
+    folder = tmp_path / "spikes" / "test"
+    aside = aside_folder(folder)
+    aside.mkdir(parents=True)
+    (aside / "batch_00000.npz").write_bytes(b"old")
+    assert recover_set_aside(folder) == (
+        f"restored {folder} (an --overwrite run stopped before its first batch)"
+    )
+    assert (folder / "batch_00000.npz").read_bytes() == b"old" and not aside.exists()
+    assert recover_set_aside(folder) is None
+    folder.rename(aside)
+    folder.mkdir()
+    write_manifest(folder, {"format": FORMAT, "version": VERSION, "batches": [{"index": 0}]})
+    assert recover_set_aside(folder) == (
+        f"removed {aside} (the spikes an --overwrite run replaced)"
+    )
+    assert not aside.exists() and (folder / "manifest.json").is_file()
