@@ -5,19 +5,22 @@ A stage is one module exposing `run(project, events=None, *, force=False, **opti
 entry in `STAGES` below: the config sections its result depends on, the artifacts whose
 digests it records (`inputs`), the artifacts it writes (`outputs`; `record` is the JSON
 among them that carries its stamp), how its key metric and its time read off that
-record, and how an interrupted run shows (`resumable`). `pipeline` turns the entries
-into status and plans; nothing else lists the stages.
+record, how an interrupted run shows (`resumable`), and how many CPU threads its work
+wants (`threads`: `compute.ONE` for small-tensor numerics, `compute.ALL` for
+convolutions; `Stage.run` applies it, see bsf_engine/compute.py). `pipeline` turns the
+entries into status and plans; nothing else lists the stages.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import layout
+from . import compute, layout
 from .errors import DataError, MissingArtifactError
 from .layout import Layout
 from .versioning import file_digest, stamp
@@ -58,6 +61,7 @@ class Stage:
     unfinished: Callable[[Layout, Meta | None], str | None] = lambda _layout, _meta: None
     recorded_inputs: Callable[[Meta], Mapping[str, Any]] = _recorded
     short: str = ""  # a column title where the name is too wide (default: the name)
+    threads: str = compute.ALL  # its CPU thread policy: compute.ONE or compute.ALL
 
     def __post_init__(self) -> None:
         if not self.short:
@@ -108,10 +112,35 @@ class Stage:
             )
 
     # -- running it ---------------------------------------------------------------------
-    def run(self, project: Project, events: Events, *, force: bool = False) -> dict[str, Any]:
-        """Its module's `run`; `force` redoes a finished result (a partial one resumes)."""
+    def run(
+        self,
+        project: Project,
+        events: Events,
+        *,
+        force: bool = False,
+        threads: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Its module's `run` (with `options` over the entry's own) on the CPU threads
+        its policy, [compute] threads, the environment or `threads` (--threads) choose;
+        `force` redoes a finished result (a partial one resumes)."""
         module = importlib.import_module(self.module)
-        return module.run(project, events, force=force, **self.options)
+        with self.computing(project.config.compute.threads, threads, events):
+            return module.run(project, events, force=force, **{**self.options, **options})
+
+    @contextmanager
+    def computing(
+        self,
+        setting: int | str = compute.AUTO,
+        flag: int | None = None,
+        events: Events | None = None,
+    ) -> Iterator[compute.Threads]:
+        """Its work inside runs on the threads that `compute.threads_for` chooses."""
+        chosen = compute.threads_for(self.name, self.threads, setting, flag)
+        if events is not None:
+            events.log(chosen.describe(), level="debug")
+        with compute.using(chosen.count):
+            yield chosen
 
 
 # -- the stages' own readings of their records ----------------------------------------
@@ -171,6 +200,7 @@ def _simulation(split: str, short: str) -> Stage:
         unfinished=_simulation_unfinished(split),
         recorded_inputs=_simulation_inputs,
         short=short,
+        threads=compute.ALL,  # convolutions over [chunk · batch, …]: big enough for threads
     )
 
 
@@ -203,6 +233,7 @@ TRAIN = Stage(
     metric=_optional("final_test_accuracy", lambda v: f"test acc {v:.2%}"),
     seconds=lambda meta: meta.get("train_seconds"),
     unfinished=_train_interrupted,
+    threads=compute.ALL,
 )
 CONVERT = Stage(
     "convert",
@@ -216,6 +247,7 @@ CONVERT = Stage(
     metric=_optional("max_relative_logit_error", lambda v: f"logit err {v:.0e}"),
     seconds=lambda meta: meta.get("convert_seconds"),
     short="conv",
+    threads=compute.ALL,
 )
 SIMULATE_TUNE = _simulation("tune", "sim·t")
 TUNE = Stage(
@@ -228,6 +260,7 @@ TUNE = Stage(
     inputs=(layout.manifest_key("tune"),),
     metric=_tune_metric,
     seconds=lambda meta: meta.get("seconds"),
+    threads=compute.ONE,  # [64 steps × samples × classes] blocks: threads only wait
 )
 SIMULATE_TEST = _simulation("test", "sim·T")
 REPORT = Stage(
@@ -240,6 +273,7 @@ REPORT = Stage(
     inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
     metric=_report_metric,
     short="rep",
+    threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks
 )
 
 STAGES: tuple[Stage, ...] = (TRAIN, CONVERT, SIMULATE_TUNE, TUNE, SIMULATE_TEST, REPORT)

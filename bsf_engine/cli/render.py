@@ -21,6 +21,7 @@ from rich.table import Table
 from ..display import STATE_STYLE, duration, when
 from ..events import Events
 from ..states import Method
+from .app import STATE
 
 LABELS = {
     "epoch": "epochs",
@@ -37,7 +38,8 @@ def _fmt(value: Any) -> str:
 
 
 class RichEvents(Events):
-    """Shows progress events as live bars and logs as lines (on stderr)."""
+    """Shows progress events as live bars and logs as lines (on stderr; debug lines,
+    such as the CPU threads a stage runs on, only with --debug)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -80,6 +82,8 @@ class RichEvents(Events):
         self.done[task] = done
 
     def log(self, message: str, level: str = "info") -> None:
+        if level == "debug" and not STATE["debug"]:  # (the run's log keeps them)
+            return
         style = {"warning": "yellow", "error": "red"}.get(level, "dim")
         self.bars.console.print(f"[{style}]{message}[/]", highlight=False)
 
