@@ -124,9 +124,17 @@ def plan(
     return []
 
 
-def run_stage(project: Project, name: str, events: Events, *, force: bool = False) -> dict:
+def run_stage(
+    project: Project,
+    name: str,
+    events: Events,
+    *,
+    force: bool = False,
+    threads: int | None = None,
+) -> dict:
     """Run one stage with the stage's own function (the same as its own command).
 
-    `force` redoes a finished result; without it a partial one is resumed.
+    `force` redoes a finished result; without it a partial one is resumed. `threads`
+    (--threads) overrides the CPU threads its policy would choose.
     """
-    return stages.get(name).run(project, events, force=force)
+    return stages.get(name).run(project, events, force=force, threads=threads)

@@ -5,20 +5,23 @@ A stage is one module exposing `run(project, events=None, *, force=False, **opti
 entry in `STAGES` below: the config sections its result depends on, the artifacts whose
 digests it records (`inputs`), the artifacts it writes (`outputs`; `record` is the JSON
 among them that carries its stamp), how its key metric and its time read off that
-record, how an interrupted run shows (`resumable`), and what cheap check tells a whole
-result from a damaged or foreign one (`damaged`). `pipeline` turns the entries into
-status and plans; nothing else lists the stages.
+record, how an interrupted run shows (`resumable`), what cheap check tells a whole
+result from a damaged or foreign one (`damaged`), and how many CPU threads its work
+wants (`threads`: `compute.ONE` for small-tensor numerics, `compute.ALL` for
+convolutions; `Stage.run` applies it, see bsf_engine/compute.py). `pipeline` turns the
+entries into status and plans; nothing else lists the stages.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import layout
+from . import compute, layout
 from .errors import DataError, MissingArtifactError
 from .layout import Layout
 from .versioning import file_digest, stamp
@@ -63,6 +66,7 @@ class Stage:
     # None. Cheap: `bsf status` runs it, and the TUI polls that.
     damaged: Callable[[Project, Meta], str | None] = lambda _project, _meta: None
     short: str = ""  # a column title where the name is too wide (default: the name)
+    threads: str = compute.ALL  # its CPU thread policy: compute.ONE or compute.ALL
 
     def __post_init__(self) -> None:
         if not self.short:
@@ -119,10 +123,35 @@ class Stage:
             )
 
     # -- running it ---------------------------------------------------------------------
-    def run(self, project: Project, events: Events, *, force: bool = False) -> dict[str, Any]:
-        """Its module's `run`; `force` redoes a finished result (a partial one resumes)."""
+    def run(
+        self,
+        project: Project,
+        events: Events,
+        *,
+        force: bool = False,
+        threads: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Its module's `run` (with `options` over the entry's own) on the CPU threads
+        its policy, [compute] threads, the environment or `threads` (--threads) choose;
+        `force` redoes a finished result (a partial one resumes)."""
         module = importlib.import_module(self.module)
-        return module.run(project, events, force=force, **self.options)
+        with self.computing(project.config.compute.threads, threads, events):
+            return module.run(project, events, force=force, **{**self.options, **options})
+
+    @contextmanager
+    def computing(
+        self,
+        setting: int | str = compute.AUTO,
+        flag: int | None = None,
+        events: Events | None = None,
+    ) -> Iterator[compute.Threads]:
+        """Its work inside runs on the threads that `compute.threads_for` chooses."""
+        chosen = compute.threads_for(self.name, self.threads, setting, flag)
+        if events is not None:
+            events.log(chosen.describe(), level="debug")
+        with compute.using(chosen.count):
+            yield chosen
 
 
 # -- the stages' own readings of their records ----------------------------------------
@@ -226,6 +255,7 @@ def _simulation(split: str, short: str) -> Stage:
         unfinished=_simulation_unfinished(split),
         recorded_inputs=_simulation_inputs,
         short=short,
+        threads=compute.ALL,  # convolutions over [chunk · batch, …]: big enough for threads
     )
 
 
@@ -259,6 +289,7 @@ TRAIN = Stage(
     seconds=lambda meta: meta.get("train_seconds"),
     unfinished=_train_interrupted,
     damaged=_checkpoint_damaged(layout.ANN_PT, layout.ANN_JSON, folded=False),
+    threads=compute.ALL,
 )
 CONVERT = Stage(
     "convert",
@@ -273,6 +304,7 @@ CONVERT = Stage(
     seconds=lambda meta: meta.get("convert_seconds"),
     damaged=_checkpoint_damaged(layout.SNN_PT, layout.SNN_JSON, folded=True),
     short="conv",
+    threads=compute.ALL,
 )
 SIMULATE_TUNE = _simulation("tune", "sim·t")
 TUNE = Stage(
@@ -286,6 +318,7 @@ TUNE = Stage(
     metric=_tune_metric,
     seconds=lambda meta: meta.get("seconds"),
     damaged=_alpha_damaged,
+    threads=compute.ONE,  # [64 steps × samples × classes] blocks: threads only wait
 )
 SIMULATE_TEST = _simulation("test", "sim·T")
 REPORT = Stage(
@@ -298,6 +331,7 @@ REPORT = Stage(
     inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
     metric=_report_metric,
     short="rep",
+    threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks
 )
 
 STAGES: tuple[Stage, ...] = (TRAIN, CONVERT, SIMULATE_TUNE, TUNE, SIMULATE_TEST, REPORT)

@@ -37,6 +37,15 @@ ProjectArg = Annotated[
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="redo the stage even if its result exists, replacing it")
 ]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads for torch; wins over OMP_NUM_THREADS and [compute] threads "
+        "(default: per stage, one for tune and report)",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -111,6 +120,9 @@ def writing(p, command: str):
 def main() -> None:
     import signal
 
+    from ..compute import quiet_waits
+
+    quiet_waits()  # before torch loads (see bsf_engine/compute.py)
     # SIGTERM (a cancel, a closing session) stops like Ctrl-C: atomic writes leave no
     # partial file, and finished batches/epochs are kept for the rerun to resume from.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

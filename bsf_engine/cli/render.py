@@ -11,6 +11,7 @@ from rich.table import Table
 from ..display import STATE_STYLE, duration, when
 from ..events import Events
 from ..states import Method
+from .app import STATE
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -30,7 +31,8 @@ def _fmt(value: Any) -> str:
 
 
 class RichEvents(Events):
-    """Shows progress events as live bars and logs as lines (on stderr)."""
+    """Shows progress events as live bars and logs as lines (on stderr; debug lines,
+    such as the CPU threads a stage runs on, only with --debug)."""
 
     def __init__(self, console: Console) -> None:
         from rich.progress import (  # (only the stages' commands draw bars)
@@ -83,6 +85,8 @@ class RichEvents(Events):
         self.done[task] = done
 
     def log(self, message: str, level: str = "info") -> None:
+        if level == "debug" and not STATE["debug"]:  # (the run's log keeps them)
+            return
         style = {"warning": "yellow", "error": "red"}.get(level, "dim")
         self.bars.console.print(f"[{style}]{message}[/]", highlight=False)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from ..display import STATE_STYLE, duration, when
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
-from .app import ProjectArg, err, guarded, open_project, out
+from .app import ProjectArg, ThreadsOpt, err, guarded, open_project, out
 from .render import print_report, status_table
 
 
@@ -41,6 +41,7 @@ def run(
     detach: Annotated[
         bool, typer.Option("--detach", help="run in the background; it outlives this terminal")
     ] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Run what is missing or stale: train → convert → simulate(tune) → tune →
     simulate(test) → report."""
@@ -48,7 +49,7 @@ def run(
     from ..runs.sink import StopRequest
 
     p = open_project(project)
-    started = launch.start(p, start, until, force, detached=detach)
+    started = launch.start(p, start, until, force, detached=detach, threads=threads)
     if started is None:
         err.print(f"{p.name}: every stage is done (--force reruns them)")
         _print_status(p)
@@ -72,7 +73,14 @@ def run(
     try:
         with RichEvents(err) as display:
             state, error = runner.execute(
-                started, p, stages, force=force, start=options["from"], display=display, stop=stop
+                started,
+                p,
+                stages,
+                force=force,
+                start=options["from"],
+                display=display,
+                stop=stop,
+                threads=threads,
             )
     finally:
         signal.signal(signal.SIGTERM, previous)

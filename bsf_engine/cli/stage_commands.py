@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .. import stages
 from ..config.schema import FusionSection, SimulateSection, choices_of, words
 from ..config.template import PRESETS
 from ..stages import SIMULATIONS
 from ..states import EnergyModel
-from .app import ForceOpt, ProjectArg, err, guarded, open_project, out, writing
+from .app import ForceOpt, ProjectArg, ThreadsOpt, err, guarded, open_project, out, writing
 from .render import RichEvents, accuracy_table, print_report
 
 
@@ -57,13 +58,11 @@ def validate(project: ProjectArg) -> None:
 
 
 @guarded
-def train(project: ProjectArg, force: ForceOpt = False) -> None:
+def train(project: ProjectArg, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
     """Train the ANN with its IC heads; resumes an interrupted run from its last epoch."""
-    from .. import train as train_stage
-
     p = open_project(project)
     with writing(p, "train"), RichEvents(err) as events:
-        result = train_stage.run(p, events, force=force)
+        result = stages.TRAIN.run(p, events, force=force, threads=threads)
     acc = result["accuracy"]
     out.print(
         accuracy_table(
@@ -77,13 +76,11 @@ def train(project: ProjectArg, force: ForceOpt = False) -> None:
 
 
 @guarded
-def convert(project: ProjectArg, force: ForceOpt = False) -> None:
+def convert(project: ProjectArg, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
     """Fold BatchNorm and normalise weights by activation percentiles into snn.pt."""
-    from .. import convert as convert_stage
-
     p = open_project(project)
     with writing(p, "convert"), RichEvents(err) as events:
-        result = convert_stage.run(p, events, force=force)
+        result = stages.CONVERT.run(p, events, force=force, threads=threads)
     scales = Table(
         title=f"per-layer scale λ ({result['percentile']:g}th percentile of "
         f"{result['calibration']['samples']} {result['calibration']['split']} "
@@ -117,22 +114,24 @@ def simulate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace spikes made with other settings")
     ] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Simulate the converted SNN on a split; resumes at the first missing batch."""
     from .. import simulate as simulate_stage
 
     p = open_project(project)
+    stage = stages.simulation(split)
     with writing(p, "simulate"), RichEvents(err) as events:
-        manifest = simulate_stage.run(
+        manifest = stage.run(
             p,
             events,
-            split=split,
+            force=overwrite,
+            threads=threads,
             timesteps=timesteps,
             batch_size=batch_size,
             device=device,
             dtype=dtype,
             limit=limit,
-            force=overwrite,
         )
     folder = simulate_stage.spikes_folder(p, split)
     entries = manifest["batches"]
@@ -161,7 +160,7 @@ NumericsOpt = Annotated[
 
 
 @guarded
-def tune(project: ProjectArg, numerics: NumericsOpt = None) -> None:
+def tune(project: ProjectArg, numerics: NumericsOpt = None, threads: ThreadsOpt = None) -> None:
     """Tune α(t) for every step on the tune split (grid search and empirical Bayes)."""
     from .. import tune as tune_stage
     from ..layout import Layout
@@ -171,14 +170,15 @@ def tune(project: ProjectArg, numerics: NumericsOpt = None) -> None:
     path = Path(project)
     with RichEvents(err) as events:
         if is_reference_folder(path):
-            summary = tune_stage.run_reference(
-                path, events, numerics=numerics or Numerics.REFERENCE
-            )
+            with stages.TUNE.computing(flag=threads, events=events):
+                summary = tune_stage.run_reference(
+                    path, events, numerics=numerics or Numerics.REFERENCE
+                )
             paths = Layout(path).reference_output
         else:
             p = open_project(project)
             with writing(p, "tune"):
-                summary = tune_stage.run(p, events, numerics=numerics)
+                summary = stages.TUNE.run(p, events, numerics=numerics, threads=threads)
             paths = p.layout
     at_t = summary["at_T"]
     out.print(
@@ -234,6 +234,7 @@ def report(
         ),
     ] = None,
     numerics: NumericsOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Accuracy against energy on the test split: final-only, IC-only, BSF-grid, BSF-emp.
 
@@ -255,19 +256,20 @@ def report(
         if is_reference_folder(path):
             from ..reference_run import report_reference
 
-            result = report_reference(
-                path,
-                events,
-                energy=energy,
-                target=target,
-                ann_accuracy=ann_accuracy,
-                numerics=numerics,
-            )
+            with stages.REPORT.computing(flag=threads, events=events):
+                result = report_reference(
+                    path,
+                    events,
+                    energy=energy,
+                    target=target,
+                    ann_accuracy=ann_accuracy,
+                    numerics=numerics,
+                )
         else:
             p = open_project(project)
             with writing(p, "report"):
-                result = report_stage.run(
-                    p, events, energy=energy, target=target, numerics=numerics
+                result = stages.REPORT.run(
+                    p, events, energy=energy, target=target, numerics=numerics, threads=threads
                 )
     if csv_dir:
         for written in report_stage.write_csv(result, Path(csv_dir)):

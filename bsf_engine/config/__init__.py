@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..models.archs import ARCHS, ArchDef
 from .schema import (
     SECTIONS,
+    ComputeSection,
     ConvertSection,
     DataSection,
     EnergySection,
@@ -38,6 +39,7 @@ NON_SEMANTIC_KEYS = {
     "train": {"device"},
     "convert": {"device"},
     "simulate": {"device", "chunk", "memory_mb"},
+    "compute": {"threads"},
 }
 
 
@@ -51,6 +53,7 @@ class Config:
     simulate: SimulateSection
     fusion: FusionSection
     energy: EnergySection
+    compute: ComputeSection
     path: Path | None = None  # the project.toml it came from
 
     @property

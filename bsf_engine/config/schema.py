@@ -73,6 +73,12 @@ def _device(value: str) -> str | None:
     return 'must be "auto", "cpu", "cuda" or "cuda:N"'
 
 
+def _threads(value: int | str) -> str | None:
+    if value == "auto" or (isinstance(value, int) and value > 0):
+        return None
+    return 'must be a positive integer or "auto"'
+
+
 def choices_of(section: type, key: str) -> tuple[str, ...]:
     """The values a string key allows, as the schema lists them."""
     return next(f.metadata["choices"] for f in fields(section) if f.name == key)
@@ -243,6 +249,17 @@ class EnergySection:
     gap_rows: bool = opt(False, "spikesim: also map each head's global average pool onto crossbars")
 
 
+@dataclass
+class ComputeSection:
+    threads: int | str = opt(
+        "auto",
+        'CPU threads torch uses: "auto" (per stage: one for tune and report, torch\'s '
+        "default for train, convert and simulate) or a count; OMP_NUM_THREADS / "
+        "MKL_NUM_THREADS and --threads win over it",
+        check=_threads,
+    )
+
+
 SECTIONS: dict[str, type] = {
     "project": ProjectSection,
     "data": DataSection,
@@ -252,4 +269,5 @@ SECTIONS: dict[str, type] = {
     "simulate": SimulateSection,
     "fusion": FusionSection,
     "energy": EnergySection,
+    "compute": ComputeSection,
 }

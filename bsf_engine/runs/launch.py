@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from .. import pipeline
+from .. import compute, pipeline
 from ..errors import BsfError
 from ..states import RunState
 from . import lock, process, store
@@ -40,16 +40,18 @@ def start(
     *,
     detached: bool,
     command: list[str] | None = None,
+    threads: int | None = None,
 ) -> Run | None:
     """Prepare a run of what is missing or stale from `start` through `until` (None: there
-    is nothing to do); detached, its worker is started too (`command` replaces it)."""
+    is nothing to do); detached, its worker is started too (`command` replaces it).
+    `threads` (--threads) is recorded in its options and used by every stage."""
     refuse_if_locked(project)
     until = pipeline.check_stage_name(until, "--until") if until else None
     start = pipeline.check_stage_name(start, "--from") if start else None
     stages = pipeline.plan(pipeline.status(project), start, until, force)
     if not stages:
         return None
-    options = {"until": until, "from": start, "force": force}
+    options = {"until": until, "from": start, "force": force, "threads": threads}
     run = prepare(project, stages, options, detached=detached)
     if detached:
         detach(project, run, command)
@@ -82,6 +84,8 @@ def detach(project, run: Run, command: list[str] | None = None) -> int:
     fake stage); the run folder is appended to it.
     """
     command = command or [sys.executable, "-m", "bsf_engine.runs.worker"]
+    environment = dict(os.environ)
+    compute.quiet_waits(environment)  # read when torch loads in the worker
     with open(run.folder / store.OUTPUT, "ab") as output:
         worker = subprocess.Popen(
             [*command, str(run.folder)],
@@ -90,6 +94,7 @@ def detach(project, run: Run, command: list[str] | None = None) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=environment,
         )
     try:
         lock.hand_over(project.folder, run.id, worker.pid)

@@ -28,12 +28,14 @@ def execute(
     start: str | None = None,
     display: Events | None = None,
     stop: StopRequest | None = None,
+    threads: int | None = None,
 ) -> tuple[RunState, str | None]:
     """Run `stages` (the project lock must be held for `run`); returns (state, error).
 
     A stage is forced when asked, when it is `start` (`--from`), or when its result
     is stale or corrupt at the moment it starts; otherwise a partial result resumes
-    and a finished one is kept.
+    and a finished one is kept. `threads` (--threads) overrides each stage's CPU
+    thread policy.
     """
     stop = stop or StopRequest()
     record = JsonlEvents(run.events_path, stop)
@@ -64,7 +66,7 @@ def execute(
             record.write("stage", state=StageState.RUNNING, forced=forced)
             began = time.monotonic()
             events.checkpoint()
-            pipeline.run_stage(project, name, events, force=forced)
+            pipeline.run_stage(project, name, events, force=forced, threads=threads)
             durations[name] = round(time.monotonic() - began, 2)
             record.write("stage", state=StageState.DONE, seconds=durations[name])
         events.checkpoint()  # a cancel that came during the last stage still counts

@@ -34,6 +34,7 @@ def main(folder: str) -> int:
         force=bool(options.get("force")),
         start=options.get("from"),
         stop=stop,
+        threads=options.get("threads"),
     )
     return 0 if state == RunState.DONE else 1
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from bsf_engine import compute
 from bsf_engine.project import Project
 from bsf_engine.runs import launch, lock, store
 from bsf_engine.runs.lock import ProjectLockedError
@@ -14,6 +17,8 @@ from bsf_engine.states import RunState
 from bsf_tui.launcher import EngineLauncher
 
 from ..tui.conftest import FAKE_WORKER
+
+THREADS_WORKER = Path(__file__).with_name("threads_worker.py")
 
 
 @pytest.fixture
@@ -32,7 +37,12 @@ def test_a_foreground_start_holds_the_lock_with_its_plan(finished) -> None:
     run = launch.start(finished, "simulate", "report", detached=False)
     try:
         assert run.meta["stages"] == ["simulate-test", "report"]
-        assert run.meta["options"] == {"until": "report", "from": "simulate-test", "force": False}
+        assert run.meta["options"] == {
+            "until": "report",
+            "from": "simulate-test",
+            "force": False,
+            "threads": None,
+        }
         assert (
             run.meta["state"] == RunState.QUEUED and lock.holder(finished.folder)["run"] == run.id
         )
@@ -52,3 +62,32 @@ def test_a_detached_start_runs_on_its_own(finished) -> None:
         time.sleep(0.1)
     assert store.read(run.folder).state == RunState.DONE
     assert lock.holder(finished.folder) is None
+
+
+def _finished(run) -> RunState:
+    for _ in range(300):
+        state = store.read(run.folder).state
+        if not state.live:
+            return state
+        time.sleep(0.1)
+    return store.read(run.folder).state
+
+
+def test_a_detached_worker_runs_its_stages_on_the_thread_policy(finished, monkeypatch) -> None:
+    for name in (*compute.ENVIRONMENT, compute.WAIT_POLICY):
+        monkeypatch.delenv(name, raising=False)
+    command = [sys.executable, str(THREADS_WORKER)]
+    run = launch.start(finished, "tune", "tune", detached=True, command=command)
+    assert _finished(run) == RunState.DONE
+    seen = json.loads((run.folder / "threads.json").read_text())
+    assert seen == {"threads": 1, "wait_policy": "PASSIVE"}  # tune's policy; threads sleep
+
+    # --threads (recorded in the run's options) wins over the environment, and a wait
+    # policy the user set is kept
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "active")
+    run = launch.start(finished, "tune", "tune", detached=True, command=command, threads=3)
+    assert run.meta["options"]["threads"] == 3
+    assert _finished(run) == RunState.DONE
+    seen = json.loads((run.folder / "threads.json").read_text())
+    assert seen == {"threads": 3, "wait_policy": "active"}
