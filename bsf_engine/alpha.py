@@ -189,7 +189,8 @@ def distinct_pairs(m: np.ndarray, k: np.ndarray):
     """
     steps = m.shape[0]
     base = int(max(m.max(initial=0), k.max(initial=0))) + 1
-    keys = m.reshape(steps, -1).astype(np.int32)
+    # int32 keys sort fastest; past T = 46,340 the key M·base + K needs int64
+    keys = m.reshape(steps, -1).astype(np.int32 if base * base < 2**31 else np.int64)
     keys *= base
     keys += k.reshape(steps, -1)
     keys.sort(axis=1)

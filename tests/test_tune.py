@@ -252,3 +252,15 @@ def test_grid_counts_break_exact_ties_by_the_numerics_formula() -> None:
     assert np.array_equal(exact[:2].numpy(), reference[:2].numpy())
     for numerics, got in (("exact", exact), ("reference", reference)):
         assert np.array_equal(got.numpy(), direct_correct(m, k, n, labels, alphas, numerics))
+
+
+def test_distinct_pairs_keep_counts_past_int32_keys() -> None:
+    # T > 46,340: M·base + K no longer fits int32
+    m = np.array([[[50_000, 3, 50_000]]], dtype=np.int32)
+    k = np.array([[[49_999, 50_000, 49_999]]], dtype=np.int32)
+    offsets, mm, kk, weight = search.distinct_pairs(m, k)
+    assert offsets.tolist() == [0, 2]
+    assert sorted(zip(mm.tolist(), kk.tolist(), weight.tolist(), strict=True)) == [
+        (3, 50_000, 1.0),
+        (50_000, 49_999, 2.0),
+    ]
