@@ -8,8 +8,8 @@ latencies and confusions), then times, each in a fresh process (peak RSS from
 VmHWM):
   exact       bsf's exact numerics, grid search and empirical Bayes together
   reference   bsf's reproduction of the authors' procedure
-  baseline    a direct numpy transcription of that procedure (50-step time
-              blocks, float64, scipy's beta), run on the first
+  baseline    a step-by-step transcription of that procedure (tests/authors.py:
+              float32 spikes and α grid, 50-step blocks, scipy's beta), run on the first
               --baseline-samples samples and scaled linearly to the full size
 and checks that bsf's reference numerics give exactly the baseline's α curves
 on that subset.
@@ -38,36 +38,23 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def baseline(folder: Path, alphas: np.ndarray, block: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """The reference procedure, transcribed directly (the slow oracle)."""
-    from scipy.special import beta
-
+def baseline(folder: Path, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference procedure, transcribed step by step (the slow oracle the tests use:
+    tests/authors.py, with its float32 arrays, 50-step blocks and per-file means; its α
+    grid is theirs, 0 … 100)."""
     from bsf_engine.spikes import open_spikes
+    from tests.authors import GRID, alpha_search_batches
 
+    if not np.array_equal(alphas, GRID):
+        raise SystemExit("the baseline is the authors' procedure: 101 α (0 … 100) only")
     source = open_spikes(folder)
-    grid_per_batch, emp_sum, entries = [], np.zeros(source.timesteps), 0
-    for batch in source:
-        final = batch.cumulative("final").astype(np.float64)
-        ic = batch.cumulative("ic6").astype(np.float64)
-        grid = np.zeros(source.timesteps)
-        for start in range(0, source.timesteps, block):
-            m, k = final[start : start + block], ic[start : start + block]
-            n = np.arange(start + 1, start + 1 + m.shape[0], dtype=np.float64)[:, None, None]
-            e = k / n + 1e-16
-            correct = np.stack(
-                [((a + m) / (a / e + n)).argmax(-1) == batch.labels for a in alphas], axis=-1
-            ).sum(axis=1)
-            grid[start : start + block] = alphas[correct.argmax(-1)]
-            with np.errstate(all="ignore"):
-                a = alphas.reshape(1, 1, 1, -1)
-                b = a * (1 / e[..., None] - 1)
-                ratio = beta(m[..., None] + a + 1, n[..., None] - m[..., None] + b) / (
-                    beta(a + 1, b) + 1e-9
-                )
-            emp_sum[start : start + block] += alphas[ratio.argmax(-1)].sum(axis=(1, 2))
-        grid_per_batch.append(grid)
-        entries += final.shape[1] * final.shape[2]
-    return np.mean(grid_per_batch, axis=0), emp_sum / entries
+    batches = [
+        (b.labels, b.head("final").astype(np.float32), b.head("ic6").astype(np.float32))
+        for b in source
+    ]
+    grid, _ = alpha_search_batches(batches, source.timesteps, "grid")
+    emp, _ = alpha_search_batches(batches, source.timesteps, "emp")
+    return grid, emp
 
 
 def child(mode: str, folder: Path, alphas_count: int) -> None:
