@@ -41,8 +41,14 @@ class BsfApp(App):
             self.push_screen(HelpScreen())
 
     def open_project(self, folder: Path, tab: str = "overview") -> None:
+        """Open a project right above the projects list, replacing any project (or other
+        screen) open there, so that Esc always leads back to Projects."""
         from .screens.project import ProjectScreen
+        from .screens.projects import ProjectsScreen
 
+        if any(isinstance(s, ProjectsScreen) for s in self.screen_stack):
+            while not isinstance(self.screen_stack[-1], ProjectsScreen):
+                self.pop_screen()
         self.push_screen(ProjectScreen(folder, tab))
 
     def run_stage(self, folder: Path, stage: str | None) -> None:

@@ -21,7 +21,8 @@ class BsfCommands(Provider):
             out.append(
                 (f"open project {folder.name}", partial(app.open_project, folder), str(folder))
             )
-        screen = app.screen
+        # self.screen is the screen the palette was opened over (app.screen is the palette)
+        screen = self.screen
         if isinstance(screen, ProjectScreen):
             for stage in stages.NAMES:
                 out.append(

@@ -8,13 +8,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import Footer, Header
 from textual_plotext import PlotextPlot
 
 from bsf_engine import views
 
 from ..format import energy, percent
 from ..widgets.plotting import log_ticks, log_x
+from ..widgets.tables import RowTable
 
 COLORS = ["cyan", "magenta", "yellow", "green", "red", "blue", "white"]
 
@@ -28,18 +29,18 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="compare-table", cursor_type="row")
+        yield RowTable(id="compare-table", cursor_type="row")
         yield PlotextPlot(id="compare-plot")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "bsf · compare"
-        table = self.query_one(DataTable)
+        table = self.query_one(RowTable)
         for column in (
             "project",
             "ANN acc",
-            "final steps",
-            "BSF steps",
+            "final t",  # steps to the target; short so that AUC fits in 80 columns
+            "BSF t",
             "energy (BSF)",
             "reduction",
             "AUC",
@@ -53,7 +54,7 @@ class CompareScreen(Screen):
         self.app.call_from_thread(self._apply, shown)
 
     def _apply(self, shown) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(RowTable)
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_data()

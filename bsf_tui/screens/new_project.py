@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
@@ -23,22 +23,39 @@ class NewProjectScreen(ModalScreen[Path | None]):
         self.projects_dir = Path(projects_dir)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form"):
+        # compact fields (one row each, labelled) and a scrolling box: the whole form,
+        # buttons included, fits in 24 rows
+        with VerticalScroll(classes="dialog form"):
             yield Label("[b]New project[/b] (a commented project.toml from the template)")
-            yield Input(placeholder="name", id="name")
-            yield Select([(d, d) for d in PRESETS], value="digits", id="dataset", allow_blank=False)
+            yield Label("name")
+            yield Input(placeholder="name", id="name", compact=True)
+            yield Label("dataset")
+            yield Select(
+                [(d, d) for d in PRESETS],
+                value="digits",
+                id="dataset",
+                allow_blank=False,
+                compact=True,
+            )
+            yield Label("architecture")
             yield Select(
                 [("(the dataset's default)", "")] + [(a, a) for a in ARCHS],
                 value="",
                 id="arch",
                 allow_blank=False,
+                compact=True,
             )
-            yield Input(placeholder="IC block(s), e.g. 6 or 3 5 (optional)", id="ic")
-            yield Input(placeholder="dataset root (optional)", id="root")
+            yield Label("IC block(s)")
+            yield Input(placeholder="e.g. 6 or 3 5 (optional)", id="ic", compact=True)
+            yield Label("dataset root")
+            yield Input(placeholder="(optional)", id="root", compact=True)
             yield Label("", id="problem")
             with Horizontal(classes="buttons"):
-                yield Button("Create", id="create", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button("Create", id="create", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()  # not the scrolling box: typing names it
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":

@@ -23,16 +23,16 @@ TABS = {
     "energy": "Energy–accuracy",
     "spikes": "Spikes",
 }
+TAB_KEYS = Binding.Group("Tabs", compact=True)  # one footer entry, `12345 Tabs`
 
 
 class ProjectScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Projects", id="project.back"),
-        Binding("1", "tab('overview')", "Overview", id="project.tab.overview"),
-        Binding("2", "tab('runs')", "Runs", id="project.tab.runs"),
-        Binding("3", "tab('alpha')", "α", id="project.tab.alpha"),
-        Binding("4", "tab('energy')", "Energy", id="project.tab.energy"),
-        Binding("5", "tab('spikes')", "Spikes", id="project.tab.spikes"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to Projects", id="project.back"),
+        *(
+            Binding(str(n), f"tab('{tab}')", label, group=TAB_KEYS, id=f"project.tab.{tab}")
+            for n, (tab, label) in enumerate(TABS.items(), start=1)
+        ),
     ]
 
     def __init__(self, folder: Path, tab: str = "overview") -> None:

@@ -14,6 +14,7 @@ from bsf_engine import stages, views
 from bsf_engine.layout import Layout, find_projects
 
 from ..format import LEGEND, badge, legend, percent
+from ..widgets.tables import RowTable
 
 POLL_SECONDS = 2.0
 
@@ -22,12 +23,21 @@ class ProjectsScreen(Screen):
     """Every project with per-stage badges; rows are updated by key, never rebuilt."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open", id="projects.open"),
-        Binding("n", "new", "New project", id="projects.new"),
-        Binding("space", "mark", "Mark", id="projects.mark"),
-        Binding("c", "compare", "Compare marked", id="projects.compare"),
-        Binding("r", "refresh", "Refresh", id="projects.refresh"),
-        Binding("o", "open_spikes", "Open spikes", id="projects.spikes"),
+        # footer descriptions are short so that every shown key fits in 80 columns;
+        # the tooltip is what `?` help says
+        Binding("enter", "open", "Open", tooltip="open the project", id="projects.open"),
+        Binding("n", "new", "New", tooltip="new project", id="projects.new"),
+        Binding("space", "mark", "Mark", tooltip="mark for compare", id="projects.mark"),
+        Binding("c", "compare", "Compare", tooltip="compare marked", id="projects.compare"),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            show=False,
+            tooltip=f"refresh now (also every {POLL_SECONDS:g} s)",
+            id="projects.refresh",
+        ),
+        Binding("o", "open_spikes", "Spikes", tooltip="spikes of any folder", id="projects.spikes"),
     ]
 
     def __init__(self, projects_dir: Path) -> None:
@@ -39,7 +49,7 @@ class ProjectsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="projects-title")
-        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static(legend(LEGEND), id="legend")
         yield Footer()
 
@@ -65,6 +75,7 @@ class ProjectsScreen(Screen):
     def _apply(self, rows: list[views.ProjectRow]) -> None:
         table = self.query_one(DataTable)
         seen = set()
+        added = False
         with self.app.batch_update():
             for row in rows:
                 key = str(row.folder)
@@ -72,15 +83,18 @@ class ProjectsScreen(Screen):
                 cells = self._cells(row)
                 if key not in self.rows:
                     table.add_row(*cells.values(), key=key)
+                    added = True
                 else:
                     for column, value in cells.items():
                         if self._cells(self.rows[key])[column] != value:
-                            table.update_cell(key, column, value)
+                            table.update_cell(key, column, value, update_width=True)
                 self.rows[key] = row
             for key in list(self.rows):
                 if key not in seen:
                     table.remove_row(key)
                     del self.rows[key]
+            if added:  # a new project goes where its name sorts, not at the end
+                table.sort("name")
         if not rows:
             self.query_one("#projects-title", Static).update(
                 f"[b]Projects[/b] in {self.projects_dir}: none yet — press [b]n[/b] to create one"
@@ -106,9 +120,7 @@ class ProjectsScreen(Screen):
     def action_open(self) -> None:
         row = self._current()
         if row is not None and row.error is None:
-            from .project import ProjectScreen
-
-            self.app.push_screen(ProjectScreen(row.folder))
+            self.app.open_project(row.folder)
         elif row is not None:
             self.notify(row.error, severity="error", title=row.name)
 

@@ -16,12 +16,14 @@ from bsf_engine import views
 
 from .plotting import evenly, log_ticks
 
+MOVE_T = Binding.Group("Move t")  # one footer entry for ← and →
+
 
 class AlphaPane(Widget, can_focus=True):
     BINDINGS = [
         Binding("l", "toggle_log", "Log t", id="alpha.log"),
-        Binding("left", "move(-1)", "t −1", id="alpha.left"),
-        Binding("right", "move(1)", "t +1", id="alpha.right"),
+        Binding("left", "move(-1)", "t −1", group=MOVE_T, id="alpha.left"),
+        Binding("right", "move(1)", "t +1", group=MOVE_T, id="alpha.right"),
         Binding("shift+left", "move(-100)", "t −100", show=False, id="alpha.left100"),
         Binding("shift+right", "move(100)", "t +100", show=False, id="alpha.right100"),
     ]

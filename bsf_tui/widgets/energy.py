@@ -30,11 +30,14 @@ HEADLINE = {
 }
 
 
+TARGET = Binding.Group("Target")  # one footer entry for + and −
+
+
 class EnergyPane(Widget, can_focus=True):
     BINDINGS = [
-        Binding("m", "model", "Energy model", id="energy.model"),
-        Binding("plus,equals_sign", "target(0.01)", "Target +1%", id="energy.up"),
-        Binding("minus", "target(-0.01)", "Target −1%", id="energy.down"),
+        Binding("m", "model", "Model", tooltip="energy model", id="energy.model"),
+        Binding("plus,equals_sign", "target(0.01)", "Target +1%", group=TARGET, id="energy.up"),
+        Binding("minus", "target(-0.01)", "Target −1%", group=TARGET, id="energy.down"),
     ]
 
     def __init__(self, folder: Path) -> None:

@@ -23,13 +23,15 @@ from bsf_engine.runs.status import project_status
 from .. import format as fmt
 
 POLL_SECONDS = 2.0
-COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 7, "key metric": 17, "note": None}
+# the longest values: `simulate-test`, `cancelled`, `12-02 19:35`, `59.9 min`; key metric
+# and note are free text and grow with what arrives
+COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 8, "key metric": 17, "note": None}
 
 
 class OverviewPane(Widget):
     BINDINGS = [
-        Binding("e", "edit", "Edit config", id="overview.edit"),
-        Binding("a", "all", "All keys", id="overview.all"),
+        Binding("e", "edit", "Edit", tooltip="edit project.toml in $EDITOR", id="overview.edit"),
+        Binding("a", "all", "All keys", tooltip="config: all keys / keys set", id="overview.all"),
     ]
 
     def __init__(self, folder: Path) -> None:
@@ -78,7 +80,7 @@ class OverviewPane(Widget):
                 table.add_row(name, *row, key=name)  # rows come in stage order
             elif self.shown[name] != row:
                 for column, value in zip(("state", "made", "took", "key metric", "note"), row):
-                    table.update_cell(name, column, value, update_width=column == "note")
+                    table.update_cell(name, column, value, update_width=True)
             self.shown[name] = row
 
     def _show_config(self) -> None:
@@ -86,7 +88,7 @@ class OverviewPane(Widget):
         box = self.query_one("#config-box")
         box.border_title = "project.toml" + ("" if self.every_key else " (keys set; a: all)")
         self.query_one("#config", Static).update(
-            Syntax(text, "toml", theme="ansi_dark", word_wrap=False, background_color="default")
+            Syntax(text, "toml", theme="ansi_dark", word_wrap=True, background_color="default")
         )
 
     def action_all(self) -> None:

@@ -50,11 +50,11 @@ class TaskProgress:
 
 class RunsPane(Widget):
     BINDINGS = [
-        Binding("r", "launch", "Run pipeline", id="runs.launch"),
-        Binding("s", "launch_stage", "Run a stage", id="runs.stage"),
-        Binding("x", "cancel", "Cancel run", id="runs.cancel"),
-        Binding("f", "follow", "Follow log", id="runs.follow"),
-        Binding("end", "follow", "Follow", show=False, id="runs.end"),
+        Binding("r", "launch", "Run", tooltip="run the pipeline", id="runs.launch"),
+        Binding("s", "launch_stage", "Stage", tooltip="run one stage", id="runs.stage"),
+        Binding("x", "cancel", "Cancel", tooltip="cancel the run (asks)", id="runs.cancel"),
+        Binding("f", "follow", "Follow", show=False, tooltip="follow the log", id="runs.follow"),
+        Binding("end", "follow", "Follow", show=False, tooltip="follow the log", id="runs.end"),
     ]
 
     class EventsRead(Message):
@@ -110,7 +110,8 @@ class RunsPane(Widget):
                 for column, value in zip(
                     ("run", "state", "stage", "started", "took", "stages"), row
                 ):
-                    table.update_cell(run_id, column, value)
+                    # a cell keeps its first width unless told: `running` → `cancelled`
+                    table.update_cell(run_id, column, value, update_width=True)
             self.run_rows[run_id] = row
         if runs and list(self.run_rows) != sorted(self.run_rows, reverse=True):
             table.sort("run", reverse=True)  # newest on top

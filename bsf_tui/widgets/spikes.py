@@ -16,14 +16,19 @@ from textual_plotext import PlotextPlot
 
 from bsf_engine import views
 
+# plotext drops a title wider than its plot less 4 columns: at 80 columns each of the four
+# plots is 40 wide, so every title here is at most 36 characters
+
+SAMPLE = Binding.Group("Sample", compact=True)  # one footer entry, `jk Sample`
+
 
 class SpikesPane(Widget, can_focus=True):
     BINDINGS = [
-        Binding("t", "split", "Split", id="spikes.split"),
-        Binding("j", "sample(1)", "Next", id="spikes.next"),
-        Binding("k", "sample(-1)", "Prev", id="spikes.prev"),
-        Binding("w", "wrong", "Next wrong", id="spikes.wrong"),
-        Binding("b", "batch(1)", "Next batch", id="spikes.batch"),
+        Binding("t", "split", "Split", tooltip="tune/test split", id="spikes.split"),
+        Binding("j", "sample(1)", "Next sample", group=SAMPLE, id="spikes.next"),
+        Binding("k", "sample(-1)", "Previous sample", group=SAMPLE, id="spikes.prev"),
+        Binding("w", "wrong", "Wrong", tooltip="next misclassified", id="spikes.wrong"),
+        Binding("b", "batch(1)", "Batch", tooltip="next batch", id="spikes.batch"),
         Binding("B", "batch(-1)", "Prev batch", show=False, id="spikes.batch.prev"),
     ]
 
@@ -92,7 +97,7 @@ class SpikesPane(Widget, can_focus=True):
                 counts[:, k].tolist(),
                 label=f"{k}" + (" (label)" if k == sample.label else ""),
             )
-        plt.title("final head: cumulative spikes per class")
+        plt.title("final head: cumulative spikes")
         plt = plots["posterior"].plt
         if sample.posterior is not None:
             for k in _busiest(sample.posterior[-1], sample.label):
@@ -108,7 +113,7 @@ class SpikesPane(Widget, can_focus=True):
                 marker="dot",
                 color=["green" if r else "red" for r in right],
             )
-            plt.title("BSF posterior mean (grid α); dots: prediction right/wrong")
+            plt.title("BSF posterior (grid α), green: right")
         else:
             plt.title("BSF posterior: tune α first")
         for plot in plots.values():
@@ -122,7 +127,7 @@ class SpikesPane(Widget, can_focus=True):
         plt.hline(label, "green")
         plt.ylim(-0.5, spikes.shape[1] - 0.5)
         plt.xlim(0, spikes.shape[0] + 1)
-        plt.title(f"{title}: spikes (label row green)")
+        plt.title(f"{title} spikes (label: green)")
 
     def action_split(self) -> None:
         self.split = "tune" if self.split == "test" else "test"
