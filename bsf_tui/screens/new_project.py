@@ -28,7 +28,7 @@ class NewProjectScreen(ModalScreen[Path | None]):
         with VerticalScroll(classes="dialog form"):
             yield Label("[b]New project[/b] (a commented project.toml from the template)")
             yield Label("name")
-            yield Input(placeholder="name", id="name", compact=True)
+            yield Input(placeholder=f"a folder under {self.projects_dir}", id="name", compact=True)
             yield Label("dataset")
             yield Select(
                 [(d, d) for d in PRESETS],
