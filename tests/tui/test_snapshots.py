@@ -8,8 +8,10 @@ and look at the report before committing.
 from __future__ import annotations
 
 import pytest
+from textual.widgets import TabbedContent
 
 from bsf_tui.app import BsfApp
+from bsf_tui.screens.project import ProjectScreen
 
 from .conftest import FakeLauncher, add_finished_run
 
@@ -34,17 +36,24 @@ def app_for(projects) -> BsfApp:
     return BsfApp(projects, FakeLauncher())
 
 
-def open_tab(key: str | None):
+def open_tab(key: str | None, tab: str = "overview"):
     async def run_before(pilot) -> None:
         await settle(pilot)
         table = pilot.app.screen.query_one("#projects")
         keys = [row.value for row in table.rows]
         table.move_cursor(row=next(i for i, k in enumerate(keys) if k.endswith("tiny")))
         await pilot.press("enter")
+        # on a busy machine the screen can look settled before the project is pushed, and
+        # a tab key pressed then goes to the projects screen
+        for _ in range(100):
+            if isinstance(pilot.app.screen, ProjectScreen):
+                break
+            await pilot.pause(0.1)
         await settle(pilot)
         if key:
             await pilot.press(key)
             await settle(pilot)
+            assert pilot.app.screen.query_one(TabbedContent).active == tab, "the key was lost"
 
     return run_before
 
@@ -54,16 +63,31 @@ def open_tab(key: str | None):
     [("overview", None), ("runs", "2"), ("alpha", "3"), ("energy", "4"), ("spikes", "5")],
 )
 def test_project_tabs(snap_compare, handmade, pinned, tab, key) -> None:
-    assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=open_tab(key))
+    assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=open_tab(key, tab))
 
 
-@pytest.mark.parametrize(("tab", "key"), [("overview", None), ("runs", "2"), ("energy", "4")])
+@pytest.mark.parametrize(
+    ("tab", "key"), [("overview", None), ("runs", "2"), ("energy", "4"), ("spikes", "5")]
+)
 def test_project_tabs_at_80x24(snap_compare, handmade, pinned, tab, key) -> None:
-    assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=open_tab(key))
+    assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=open_tab(key, tab))
 
 
 def test_projects_screen(snap_compare, handmade, pinned) -> None:
     assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=settle)
+
+
+def test_projects_screen_at_80x24(snap_compare, handmade, pinned) -> None:
+    assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=settle)
+
+
+def test_new_project_form_at_80x24(snap_compare, handmade, pinned) -> None:
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+
+    assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_help_screen(snap_compare, handmade, pinned) -> None:
