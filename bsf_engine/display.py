@@ -43,3 +43,15 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A live figure as a person reads it: floats to `digits` significant digits, at
+    least to the unit (`2.36`, `0.0413`, `1234`); ints, text and None unchanged."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"

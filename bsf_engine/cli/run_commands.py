@@ -151,32 +151,47 @@ def ps(
 def logs(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
-    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="every progress line (default: about one in ten per task)"),
+    ] = False,
+    folder: Annotated[
+        str, typer.Option(metavar="FOLDER", help="projects folder to look in")
+    ] = "projects",
 ) -> None:
-    """A run's events as text; -f follows them until the run ends."""
+    """A run's events as text; -f follows them until the run ends (Ctrl-C stops following,
+    not the run)."""
     from ..runs import store
-    from ..views import format_event
+    from ..views import ProgressThinner, format_event
 
     run = store.find(run_ref, Path(folder))
+    thinner = ProgressThinner()
     offset = 0
-    while True:
-        # the state is read before the events: a run that ended meanwhile has all its
-        # lines on disk by then, so the read below is its last
-        state = store.read(run.folder).state if follow else None
-        events, offset = store.read_events(run.events_path, offset)
-        for event in events:
-            line = format_event(event)
-            if line:
-                out.print(line, markup=False, highlight=False)
-            if event.get("kind") == "end":
+    try:
+        while True:
+            # the state is read before the events: a run that ended meanwhile has all its
+            # lines on disk by then, so the read below is its last
+            state = store.read(run.folder).state if follow else None
+            events, offset = store.read_events(run.events_path, offset)
+            for event in events:
+                line = format_event(event) if every or thinner.keep(event) else None
+                if line:
+                    out.print(line, markup=False, highlight=False)
+                if event.get("kind") == "end":
+                    return
+            if not follow:
                 return
-        if not follow:
-            return
-        if not state.live:
-            if state == RunState.LOST:
-                err.print(f"run {run.id} is lost: its process ended without an end event")
-            return
-        time.sleep(0.3)
+            if not state.live:
+                if state == RunState.LOST:
+                    err.print(f"run {run.id} is lost: its process ended without an end event")
+                return
+            time.sleep(0.3)
+    except KeyboardInterrupt:  # only the reading stops: the run is another process
+        err.print(
+            f"stopped following; run {run.id} goes on (`bsf cancel {run.id}` stops it)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 @guarded
