@@ -49,6 +49,16 @@ def test_stage_rows_name_the_run_that_left_a_stage_unfinished(finished) -> None:
     ]
 
 
+def test_every_stage_row_says_when_it_was_made_and_how_long_it_took(finished) -> None:
+    manifest = json.loads((finished / "spikes" / "test" / "manifest.json").read_text())
+    manifest["stamp"]["finished"] = "2026-01-02T03:04:05+00:00"  # later than it began
+    (finished / "spikes" / "test" / "manifest.json").write_text(json.dumps(manifest))
+    rows = {row.name: row for row in views.stage_rows(project_status(Project.open(finished)))}
+    assert all(row.seconds is not None and row.created for row in rows.values())
+    assert rows["simulate-test"].created == "2026-01-02T03:04:05+00:00"  # written, not begun
+    assert rows["tune"].metric.startswith("α_grid(T) ") and ", α_emp(T) " in rows["tune"].metric
+
+
 def test_run_rows_and_what_ps_shows(finished) -> None:
     for index in range(7):
         _run(finished, f"20260101-12000{index}-aaaa", "done", "report")
