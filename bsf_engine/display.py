@@ -35,6 +35,22 @@ def when(iso: str | None) -> str:
         return iso
 
 
+def when_short(iso: str | None, today: _dt.date | None = None) -> str:
+    """An ISO time as hour:minute when it is today (local), else as month-day: for
+    tables that must fit 80 columns."""
+    if not iso:
+        return ""
+    try:
+        moment = _dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    if moment.date() == (today or _dt.date.today()):
+        return moment.strftime("%H:%M")
+    return moment.strftime("%m-%d")
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return ""

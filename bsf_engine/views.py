@@ -97,11 +97,11 @@ class RunRow:
 
     @property
     def progress(self) -> str:
-        """`tune (4/6)`: the stage it is in, and where that is in its plan."""
+        """`tune 4/6`: the stage it is in, and where that is in its plan."""
         if not self.stage:
             return ""
         if self.stage in self.stages:
-            return f"{self.stage} ({self.stages.index(self.stage) + 1}/{len(self.stages)})"
+            return f"{self.stage} {self.stages.index(self.stage) + 1}/{len(self.stages)}"
         return self.stage
 
     def to_dict(self) -> dict[str, Any]:

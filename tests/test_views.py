@@ -63,7 +63,7 @@ def test_run_rows_and_what_ps_shows(finished) -> None:
     for index in range(7):
         _run(finished, f"20260101-12000{index}-aaaa", "done", "report")
     rows = [views.run_row(r) for r in store.project_runs(finished)]
-    assert rows[0].progress == "report (3/3)" and rows[0].seconds == 4.2
+    assert rows[0].progress == "report 3/3" and rows[0].seconds == 4.2
     shown, fell_back = views.runs_to_show(rows, every=False)
     assert fell_back and [r.id for r in shown] == [r.id for r in rows[-5:]]
     assert views.runs_to_show(rows, every=True) == (rows, False)

@@ -108,20 +108,30 @@ def accuracy_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
 
 
 def status_table(status: dict[str, Any]) -> Table:
-    """`bsf status`: a project's stages (a `runs.status.project_status` result)."""
+    """`bsf status`: a project's stages (a `runs.status.project_status` result). Cells
+    never wrap and it fits 80 columns: notes, which can be long, are lines under it
+    (plain text: a note such as `[fusion] changed since` is not markup)."""
+    from rich.text import Text
+
     from ..views import stage_rows
 
-    table = Table(title=f"{status['project']} ({status['folder']})", title_justify="left")
-    for column in ("stage", "state", "made", "took", "key metric", "note"):
-        table.add_column(column)
-    for row in stage_rows(status):
+    rows = stage_rows(status)
+    notes = [f"{row.name}: {row.note}" for row in rows if row.note]
+    table = Table(
+        title=f"{status['project']} ({status['folder']})",
+        title_justify="left",
+        caption=Text("\n".join(notes)) if notes else None,
+        caption_justify="left",
+    )
+    for column in ("stage", "state", "made", "took", "key metric"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
         table.add_row(
             row.name,
             f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]",
             when(row.created),
             duration(row.seconds),
             row.metric,
-            row.note,
         )
     return table
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..display import STATE_STYLE, duration, when
+from ..display import STATE_STYLE, duration, when_short
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
 from .app import ProjectArg, ThreadsOpt, err, guarded, open_project, out
@@ -124,27 +124,34 @@ def ps(
         raise BsfError(
             f"{folder}: no such folder; give the folder holding your projects, or one project"
         )
-    rows, _ = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
+    rows, fell_back = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in rows]))
         return
     if not rows:
         out.print(f"no runs under {folder}")
         return
-    table = Table(title_justify="left")
-    table.add_column("run", no_wrap=True)
-    for column in ("project", "state", "stage", "started", "took"):
-        table.add_column(column)
+    if fell_back:
+        err.print(f"no live runs; the last {len(rows)} finished (--all: every run)")
+    out.print(runs_table(rows))
+
+
+def runs_table(rows) -> Table:
+    """`bsf ps`: one line a run that fits 80 columns (started: the time today, else the
+    date; no cell wraps)."""
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
+    for column in ("run", "project", "state", "stage", "started", "took"):
+        table.add_column(column, no_wrap=True)
     for r in rows:
         table.add_row(
             r.id,
             Path(r.project).name,
             f"[{STATE_STYLE.get(r.state, '')}]{r.state}[/]",
             r.progress,
-            when(r.started),
+            when_short(r.started),
             duration(r.seconds),
         )
-    out.print(table)
+    return table
 
 
 @guarded

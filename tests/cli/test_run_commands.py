@@ -136,3 +136,32 @@ def test_ctrl_c_on_logs_follow_says_the_run_goes_on(handmade_folder, cli, monkey
     assert result.exit_code == 130
     assert f"stopped following; run {run.id} goes on" in result.stderr
     assert "interrupted" not in result.stderr and "rerun" not in result.stderr
+
+
+def test_status_and_ps_fit_80_columns_without_cutting_or_wrapping(handmade_folder) -> None:
+    from rich.console import Console
+
+    from bsf_engine.cli.render import status_table
+    from bsf_engine.cli.run_commands import runs_table
+    from bsf_engine.runs import store
+    from bsf_engine.runs.status import project_status
+    from bsf_engine.views import run_row
+
+    status = project_status(Project.open(handmade_folder))
+    status["stages"]["tune"].update(state="stale", reasons=["[fusion] changed since"])
+    status["stages"]["simulate-test"].update(
+        state="partial", reasons=["128 of 256 samples; `bsf run` resumes, " * 3]
+    )
+    console = Console(width=80, record=True)
+    console.print(status_table(status))
+    run = store.create(handmade_folder, "20260101-120000-aaaa", stages=list(stages.NAMES))
+    run.update(state="cancelled", stage="simulate-test", started="2026-01-01T12:00:00+00:00")
+    console.print(runs_table([run_row(run)]))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == len(stages.NAMES)  # one line a stage: nothing wrapped
+    assert {"simulate-tune", "simulate-test"} <= {row.split("│")[1].strip() for row in rows}
+    assert "tune: [fusion] changed since" in text  # a note, not markup
+    assert "simulate-test 5/6" in text and "cancelled" in text
