@@ -136,6 +136,7 @@ class Stage:
         its policy, [compute] threads, the environment or `threads` (--threads) choose;
         `force` redoes a finished result (a partial one resumes)."""
         module = importlib.import_module(self.module)
+        events.begin(self.name)
         with self.computing(project.config.compute.threads, threads, events):
             return module.run(project, events, force=force, **{**self.options, **options})
 
