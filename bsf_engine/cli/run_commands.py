@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .. import stages
 from ..display import STATE_STYLE, duration, when_short
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
@@ -30,12 +31,21 @@ def _print_saved_report(p) -> None:
     print_report(out, layout.read_json(p.layout.report_json))
 
 
+STAGE_NAMES = ", ".join(stages.NAMES)
+
+
 @guarded
 def run(
     project: ProjectArg,
-    until: Annotated[str | None, typer.Option("--until", help="last stage to run")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="STAGE", help=f"last stage to run: {STAGE_NAMES}"),
+    ] = None,
     start: Annotated[
-        str | None, typer.Option("--from", help="first stage to run (always rerun)")
+        str | None,
+        typer.Option(
+            "--from", metavar="STAGE", help=f"first stage to run (always rerun): {STAGE_NAMES}"
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="rerun every chosen stage")] = False,
     detach: Annotated[
@@ -43,8 +53,6 @@ def run(
     ] = False,
     threads: ThreadsOpt = None,
 ) -> None:
-    """Run what is missing or stale: train → convert → simulate(tune) → tune →
-    simulate(test) → report."""
     from ..runs import launch, runner
     from ..runs.sink import StopRequest
 
@@ -93,6 +101,9 @@ def run(
     _print_status(p)
     if "report" in stages:
         _print_saved_report(p)
+
+
+run.__doc__ = f"Run what is missing or stale: {' → '.join(stages.NAMES)}."
 
 
 @guarded
@@ -204,8 +215,12 @@ def logs(
 @guarded
 def cancel(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
-    wait: Annotated[float, typer.Option(help="seconds to wait for it to stop")] = 30.0,
-    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+    wait: Annotated[
+        float, typer.Option(metavar="SECONDS", help="seconds to wait for it to stop")
+    ] = 30.0,
+    folder: Annotated[
+        str, typer.Option(metavar="FOLDER", help="projects folder to look in")
+    ] = "projects",
 ) -> None:
     """Stop a run: SIGTERM; the stage ends at its next batch or epoch boundary, keeping
     what it finished."""
