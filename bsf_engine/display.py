@@ -35,6 +35,22 @@ def when(iso: str | None) -> str:
         return iso
 
 
+def when_short(iso: str | None, today: _dt.date | None = None) -> str:
+    """An ISO time as hour:minute when it is today (local), else as month-day: for
+    tables that must fit 80 columns."""
+    if not iso:
+        return ""
+    try:
+        moment = _dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    if moment.date() == (today or _dt.date.today()):
+        return moment.strftime("%H:%M")
+    return moment.strftime("%m-%d")
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -43,3 +59,15 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def number(value: object, digits: int = 3) -> str:
+    """A live figure as a person reads it: floats to `digits` significant digits, at
+    least to the unit (`2.36`, `0.0413`, `1234`); ints, text and None unchanged."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"

@@ -15,6 +15,10 @@ from typing import Any
 class Events:
     """Base sink: ignores everything. Subclass and override what you need."""
 
+    def begin(self, stage: str) -> None:
+        """Stage `stage` starts (`Stage.run` says so): the events that follow are its own,
+        so a task name such as `batch` is that stage's task."""
+
     def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
         """`done` of `total` `unit`s of `task` are finished; `info` holds live figures."""
 

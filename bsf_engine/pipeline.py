@@ -59,6 +59,13 @@ def status(project: Project) -> dict[str, StageStatus]:
     return {stage.name: stage_status(project, stage, digest) for stage in stages.STAGES}
 
 
+def made(meta: dict) -> str | None:
+    """When a stage's result was written: its stamp's `finished` where the record is made
+    at the start and completed later (a simulation's manifest), else its `created`."""
+    stamp = meta.get("stamp", {})
+    return stamp.get("finished") or stamp.get("created")
+
+
 def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     """One stage's state; `digest(key)` gives an input's current digest (or None)."""
     paths = project.layout
@@ -76,9 +83,7 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
         return StageStatus(
             stage.name, StageState.CORRUPT, [f"{record} is unreadable; `bsf run` redoes it"]
         )
-    s = StageStatus(
-        stage.name, StageState.DONE, created=meta.get("stamp", {}).get("created"), path=artifact
-    )
+    s = StageStatus(stage.name, StageState.DONE, created=made(meta), path=artifact)
     reason = stage.unfinished(paths, meta) if stage.resumable else None
     if reason is not None:
         s.state, s.reasons = StageState.PARTIAL, [reason]

@@ -11,6 +11,7 @@ energy-to-target (as % change against final-only).
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +298,7 @@ def run(
 
     events = events or Events()
     cfg = project.config
+    began = time.perf_counter()
     model = check_energy_model(energy or cfg.energy.model)
     fraction = check_target(cfg.fusion.target if target is None else target)
     numerics = check_numerics(numerics or cfg.fusion.numerics)
@@ -327,6 +329,7 @@ def run(
     )
     report["stamp"] = REPORT.stamp(cfg)
     report["inputs"] = REPORT.input_digests(paths)
+    report["seconds"] = round(time.perf_counter() - began, 2)  # `bsf status`: took
     atomic.write_json(paths.report_json, report)
     events.artifact(str(paths.report_json), "report")
     return report

@@ -136,6 +136,7 @@ class Stage:
         its policy, [compute] threads, the environment or `threads` (--threads) choose;
         `force` redoes a finished result (a partial one resumes)."""
         module = importlib.import_module(self.module)
+        events.begin(self.name)
         with self.computing(project.config.compute.threads, threads, events):
             return module.run(project, events, force=force, **{**self.options, **options})
 
@@ -263,7 +264,7 @@ def _tune_metric(meta: Meta) -> str | None:
     at_t = meta.get("at_T", {})
     if "alpha_grid" not in at_t:
         return None
-    return f"α(T) {at_t['alpha_grid']:g} / {at_t.get('alpha_emp', 0):g}"
+    return f"α_grid(T) {at_t['alpha_grid']:g}, α_emp(T) {at_t.get('alpha_emp', 0):.3g}"
 
 
 def _report_metric(meta: Meta) -> str | None:
@@ -330,6 +331,7 @@ REPORT = Stage(
     outputs=(layout.REPORT_JSON,),
     inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
     metric=_report_metric,
+    seconds=lambda meta: meta.get("seconds"),
     short="rep",
     threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout
+from .display import duration, number
 from .errors import BsfError
 from .layout import Layout
 from .project import Project
@@ -27,6 +28,7 @@ __all__ = [
     "AlphaCurves",
     "EnergyView",
     "Method",
+    "ProgressThinner",
     "ProjectRow",
     "RunRow",
     "SampleView",
@@ -95,11 +97,11 @@ class RunRow:
 
     @property
     def progress(self) -> str:
-        """`tune (4/6)`: the stage it is in, and where that is in its plan."""
+        """`tune 4/6`: the stage it is in, and where that is in its plan."""
         if not self.stage:
             return ""
         if self.stage in self.stages:
-            return f"{self.stage} ({self.stages.index(self.stage) + 1}/{len(self.stages)})"
+            return f"{self.stage} {self.stages.index(self.stage) + 1}/{len(self.stages)}"
         return self.stage
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,35 +161,76 @@ def runs_to_show(rows: list[RunRow], every: bool) -> tuple[list[RunRow], bool]:
 
 # events ---------------------------------------------------------------------------------
 EVENT_FIELDS = ("time", "stage", "kind", "task", "done", "total", "unit")
+METRIC_FIELDS = (*EVENT_FIELDS, "name", "value")
 
 
 def format_event(event: dict[str, Any]) -> str | None:
-    """One line of text for an event (None for those not worth a line)."""
+    """One line of text for an event (None for those not worth a line): time, stage,
+    kind, then what happened, with floats rounded by `display.number`."""
     stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", 0)))
     stage = event.get("stage") or "-"
     kind = event.get("kind")
     if kind == "progress":
         total = event.get("total")
         share = f"{event.get('done')}/{total}" if total else str(event.get("done"))
-        extra = " ".join(f"{k}={v}" for k, v in event.items() if k not in EVENT_FIELDS)
+        extra = " ".join(f"{k}={number(v)}" for k, v in event.items() if k not in EVENT_FIELDS)
         text = f"{event.get('task')} {share} {event.get('unit', '')} {extra}".rstrip()
     elif kind == "metric":
-        text = f"{event.get('name')} = {event.get('value')}"
+        context = " ".join(f"{k}={number(v)}" for k, v in event.items() if k not in METRIC_FIELDS)
+        text = f"{event.get('name')} = {number(event.get('value'))} {context}".rstrip()
     elif kind == "log":
         text = str(event.get("message", ""))
     elif kind == "artifact":
         text = f"wrote {event.get('path')}"
-    elif kind == "stage":
-        text = f"stage {event.get('state')}" + (
-            f" ({event['seconds']:.1f} s)" if event.get("seconds") is not None else ""
+    elif kind == "stage":  # the kind column already says "stage"
+        text = str(event.get("state")) + (
+            f" ({duration(event['seconds'])})" if event.get("seconds") is not None else ""
         )
     elif kind == "start":
-        text = "start: " + " → ".join(event.get("stages", []))
+        text = " → ".join(event.get("stages", []))
     elif kind == "end":
-        text = f"end: {event.get('state')}" + (f" — {event['error']}" if event.get("error") else "")
+        text = str(event.get("state")) + (f" — {event['error']}" if event.get("error") else "")
     else:
         return None
     return f"{stamp} {stage:<13} {kind:<8} {text}"
+
+
+PROGRESS_SHARE = 0.1  # `bsf logs` keeps a task's progress line about every 10 %
+
+
+class ProgressThinner:
+    """Which progress lines `bsf logs` shows without --all: per stage and task the first,
+    the last, and about one every `PROGRESS_SHARE` of the total; of a task that starts
+    over (the batches of each epoch) after its first round only each round's last line.
+    Every event that is not progress is kept. Stateful, so that it also thins a
+    followed log as it grows."""
+
+    def __init__(self, share: float = PROGRESS_SHARE) -> None:
+        self.share = share
+        self.seen: dict[tuple[Any, Any], float] = {}  # (stage, task) -> last kept fraction
+        self.repeated: set[tuple[Any, Any]] = set()
+
+    def keep(self, event: dict[str, Any]) -> bool:
+        if event.get("kind") != "progress":
+            return True
+        key = (event.get("stage"), event.get("task"))
+        done, total = event.get("done") or 0, event.get("total")
+        if not total:  # no total to take shares of: keep every tenth line
+            count = self.seen.get(key, -1) + 1
+            self.seen[key] = count
+            return count % 10 == 0
+        at = done / total
+        last = self.seen.get(key)
+        if last is not None and at < last:  # a task that starts over (batches of an epoch):
+            self.repeated.add(key)  # from its second round on, only the round's end
+        self.seen[key] = at if last is None or at < last else last
+        if done >= total or last is None:
+            self.seen[key] = at
+            return True
+        if key not in self.repeated and at - self.seen[key] >= self.share - 1e-9:
+            self.seen[key] = at
+            return True
+        return False
 
 
 # projects -------------------------------------------------------------------------------

@@ -49,11 +49,21 @@ def test_stage_rows_name_the_run_that_left_a_stage_unfinished(finished) -> None:
     ]
 
 
+def test_every_stage_row_says_when_it_was_made_and_how_long_it_took(finished) -> None:
+    manifest = json.loads((finished / "spikes" / "test" / "manifest.json").read_text())
+    manifest["stamp"]["finished"] = "2026-01-02T03:04:05+00:00"  # later than it began
+    (finished / "spikes" / "test" / "manifest.json").write_text(json.dumps(manifest))
+    rows = {row.name: row for row in views.stage_rows(project_status(Project.open(finished)))}
+    assert all(row.seconds is not None and row.created for row in rows.values())
+    assert rows["simulate-test"].created == "2026-01-02T03:04:05+00:00"  # written, not begun
+    assert rows["tune"].metric.startswith("α_grid(T) ") and ", α_emp(T) " in rows["tune"].metric
+
+
 def test_run_rows_and_what_ps_shows(finished) -> None:
     for index in range(7):
         _run(finished, f"20260101-12000{index}-aaaa", "done", "report")
     rows = [views.run_row(r) for r in store.project_runs(finished)]
-    assert rows[0].progress == "report (3/3)" and rows[0].seconds == 4.2
+    assert rows[0].progress == "report 3/3" and rows[0].seconds == 4.2
     shown, fell_back = views.runs_to_show(rows, every=False)
     assert fell_back and [r.id for r in shown] == [r.id for r in rows[-5:]]
     assert views.runs_to_show(rows, every=True) == (rows, False)
@@ -75,9 +85,14 @@ def test_event_lines(monkeypatch) -> None:
         )
         assert line == "00:00:00 tune          progress step 3/9"
         stage = {"time": 0, "stage": "tune", "kind": "stage", "state": "done", "seconds": 1.25}
-        assert views.format_event(stage).endswith("stage done (1.2 s)")
+        assert views.format_event(stage) == "00:00:00 tune          stage    done (1.2 s)"
         end = {"time": 0, "kind": "end", "state": "failed", "error": "boom"}
-        assert views.format_event(end) == "00:00:00 -             end      end: failed — boom"
+        assert views.format_event(end) == "00:00:00 -             end      failed — boom"
+        batch = {"time": 0, "stage": "train", "kind": "progress", "task": "batch", "done": 1}
+        batch.update(total=34, unit="batch", loss=2.3594777584075928, acc=0.0625)
+        assert views.format_event(batch).endswith("batch 1/34 batch loss=2.36 acc=0.0625")
+        metric = {"time": 0, "stage": "train", "kind": "metric", "name": "lr", "value": 0.05}
+        assert views.format_event({**metric, "epoch": 3}).endswith("metric   lr = 0.05 epoch=3")
         assert views.format_event({"time": 0, "kind": "unknown"}) is None
     finally:
         monkeypatch.delenv("TZ")
@@ -135,3 +150,31 @@ def test_alpha_curves(finished, tmp_path) -> None:
     assert curves.numerics == "exact" and curves.ic_head == "ic2"
     assert curves.grid[-1] == 9 and len(curves.grid_approx) == TIMESTEPS
     assert views.alpha_curves(tmp_path) is None
+
+
+def test_numbers_read_to_three_significant_digits() -> None:
+    from bsf_engine.display import number
+
+    assert [number(v) for v in (2.3594777584075928, 0.041337, 1234.567, 98.3333)] == [
+        "2.36",
+        "0.0413",
+        "1235",
+        "98.3",
+    ]
+    assert number(7) == "7" and number("x") == "x" and number(None) == "None"
+
+
+def test_progress_is_thinned_to_about_every_tenth_share() -> None:
+    thinner = views.ProgressThinner()
+
+    def progress(task: str, done: int, total: int | None = 100) -> dict:
+        return {"kind": "progress", "stage": "s", "task": task, "done": done, "total": total}
+
+    kept = [d for d in range(1, 101) if thinner.keep(progress("step", d))]
+    assert kept[0] == 1 and kept[-1] == 100 and 10 <= len(kept) <= 12
+    assert thinner.keep({"kind": "metric", "name": "loss", "value": 1.0})
+    # a task that starts over each epoch: after its first round, only each round's end
+    rounds = [[d for d in range(1, 35) if thinner.keep(progress("batch", d, 34))] for _ in "ab"]
+    assert rounds[0][0] == 1 and rounds[0][-1] == 34 and rounds[1] == [34]
+    # the same task name in another stage is another task
+    assert thinner.keep({**progress("step", 1), "stage": "other"})

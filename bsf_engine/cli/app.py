@@ -27,6 +27,37 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
+
+
+def _plain_metavars() -> None:
+    """Help in plain words: Typer 0.29 writes a required argument as `{project}` and
+    every value as its Python type (`<str>`, `<list[int]>`); here an argument reads
+    `PROJECT` and an option's value its metavar, or `N` / `NUMBER` / the option's flag
+    (`--root ROOT`). One place for every command (a test checks each `-h`)."""
+    from typer.core import TyperArgument, TyperOption
+
+    def argument_usage(self) -> str:
+        name = self.display_name_raw.upper()
+        return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+    def option_value(self, ctx) -> str | None:
+        if self.metavar is not None:
+            return self.metavar
+        kind = self.display_type(ctx) or ""  # Typer's own label: <int>, <list[int]>, ...
+        if "int" in kind:
+            return "N"
+        if "float" in kind:
+            return "NUMBER"
+        flag = max(self.opts, key=len).lstrip("-")  # --csv CSV, not its parameter csv_dir
+        return flag.replace("-", "_").upper()
+
+    TyperArgument._usage_display_name = argument_usage
+    TyperArgument._rich_display_name = lambda self: self.display_name_raw.upper()
+    TyperArgument.display_type_rich = lambda self, ctx: None
+    TyperOption.display_type_rich = option_value
+
+
+_plain_metavars()
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 STATE = {"debug": False}

@@ -180,7 +180,11 @@ def _print_accuracy(source, heads: list[str], width: int, color: bool) -> None:
         steps, acc = accuracy_over_time(source, head)
         series[head] = (steps, acc)
         out.print(f"{head}: accuracy {100 * acc[-1]:.2f}% at T = {steps[-1]}")
-    print(plots.curves("accuracy of the running prediction", series, width, 14, color=color))
+    title = "accuracy of the running prediction"
+    chart = plots.curves(
+        title, series, width, 14, "accuracy", color=color, xlabel="timestep", timesteps=len(acc)
+    )
+    print(chart)
 
 
 def _print_sample(source, batch: int, sample: int, names, width: int, color: bool) -> None:

@@ -26,27 +26,52 @@ def _downsample(n: int, width: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, max(2, min(n, width * 2))).astype(int))
 
 
+MARKERS = ["•", "o", "+", "x", "*", "#"]  # lines differ by marker, with colour or not
+
+
+def _legend(names: list[str], ylabel: str = "") -> str:
+    """The legend as a line under the plot, where it covers no data."""
+    keys = "   ".join(f"{marker} {name}" for marker, name in zip(MARKERS, names))
+    return (f"y: {ylabel}   " if ylabel else "") + keys
+
+
+def _integer_xticks(last: int, width: int) -> None:
+    """Ticks on whole timesteps 1…T (about one per 12 columns)."""
+    count = max(2, min(last, width // 12))
+    plt.xticks(sorted({round(float(v)) for v in np.linspace(1, last, count)}))
+
+
 def spike_raster(
     title: str,
     spikes: np.ndarray,
     label: int | None,
     width: int,
-    height: int,
+    height: int = 0,
     color: bool = True,
 ) -> str:
-    """Output spikes [T, K] as dots at (t, class); the label's row is marked."""
-    _start(width, height)
-    times, classes = np.nonzero(spikes)
-    if times.size:
-        plt.scatter((times + 1).tolist(), classes.tolist(), marker="dot", color="cyan")
-    if label is not None:
-        plt.hline(label, "green")
-    plt.xlim(0, spikes.shape[0] + 1)
-    plt.ylim(-0.5, spikes.shape[1] - 0.5)
-    if spikes.shape[1] <= 20:
-        plt.yticks(list(range(spikes.shape[1])))
-    plt.xlabel("timestep")
-    return _finish(title, color)
+    """Output spikes [T, K] drawn as text: exactly one row per class, labelled with the
+    class (the label's row marked `◀ label`), time 1…T across, a dot where the class
+    fired in that column's steps. Deterministic: no plot library places the rows.
+    (`height` is unused: the rows are the classes.)"""
+    steps, classes = spikes.shape
+    margin = len(str(classes - 1)) + 3  # "  9 │"
+    columns = max(10, min(width - margin - 10, steps))
+    edges = np.linspace(0, steps, columns + 1).round().astype(int)
+    lines = [title]
+    for k in range(classes):
+        row = "".join(
+            "•" if spikes[edges[c] : max(edges[c + 1], edges[c] + 1), k].any() else " "
+            for c in range(columns)
+        )
+        mark = " ◀ label" if k == label else ""
+        text = f"{k:>{margin - 3}} │{row}│{mark}"
+        if color and k == label:
+            text = f"\x1b[32m{text}\x1b[0m"
+        lines.append(text)
+    axis = " " * (margin - 2) + "└" + "─" * columns + "┘"
+    ticks = " " * (margin - 1) + "1".ljust(columns - len(str(steps))) + str(steps)
+    lines += [axis, ticks, " " * (margin - 1) + "timestep".center(columns)]
+    return "\n".join(lines)
 
 
 def cumulative_counts(
@@ -58,20 +83,25 @@ def cumulative_counts(
     names: list[str] | None = None,
     color: bool = True,
 ) -> str:
-    """Cumulative spike count per class over time: the five busiest classes and the label."""
+    """Cumulative spike count per class over time 1…T: the five busiest classes and the
+    label, told apart by marker; the legend is a line under the plot."""
     _start(width, height)
     index = _downsample(cumulative.shape[0], width)
     steps = (index + 1).tolist()
     order = list(np.argsort(-cumulative[-1], kind="stable")[:5])
     if label is not None and label not in order:
         order.append(label)
-    for k in order:
+    legend = []
+    for k, marker in zip(order, MARKERS):
         name = names[k] if names and k < len(names) else str(k)
-        suffix = " (label)" if k == label else ""
-        marker = "hd" if k == label else "dot"
-        plt.plot(steps, cumulative[index, k].tolist(), label=name + suffix, marker=marker)
+        legend.append(name + (" (label)" if k == label else ""))
+        plt.plot(steps, cumulative[index, k].tolist(), marker=marker)
+    plt.xlim(1, cumulative.shape[0])
+    _integer_xticks(cumulative.shape[0], width)
+    top = int(cumulative[-1].max()) if cumulative.size else 0
+    plt.yticks(sorted({round(float(v)) for v in np.linspace(0, max(top, 1), 5)}))
     plt.xlabel("timestep")
-    return _finish(title, color)
+    return _finish(title, color) + "\n" + _legend(legend, "spikes so far")
 
 
 def curves(
@@ -83,15 +113,21 @@ def curves(
     hline: float | None = None,
     xlog: bool = False,
     color: bool = True,
+    xlabel: str = "",
+    timesteps: int | None = None,
 ) -> str:
+    """Lines told apart by marker, the legend and the y label in a line under the plot
+    (inside it the legend covered data); with `timesteps`, x is the timestep 1…T."""
     _start(width, height)
-    # without colour, lines differ by their marker
-    markers = ["hd"] * len(series) if color else ["•", "o", "+", "x", "*", "#"]
-    for (name, (x, y)), marker in zip(series.items(), markers):
-        plt.plot(np.asarray(x).tolist(), np.asarray(y).tolist(), label=name, marker=marker)
+    for (x, y), marker in zip(series.values(), MARKERS):
+        plt.plot(np.asarray(x).tolist(), np.asarray(y).tolist(), marker=marker)
     if hline is not None:
         plt.hline(hline, "red")
     if xlog:
         plt.xscale("log")
-    plt.ylabel(ylabel)
-    return _finish(title, color)
+    if timesteps is not None:  # x is the timestep 1…T: whole ticks
+        plt.xlim(1, timesteps)
+        _integer_xticks(timesteps, width)
+    if xlabel:
+        plt.xlabel(xlabel)
+    return _finish(title, color) + "\n" + _legend(list(series), ylabel)

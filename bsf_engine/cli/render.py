@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from ..display import STATE_STYLE, duration, when
+from ..display import STATE_STYLE, duration, number, when
 from ..events import Events
 from ..states import Method
 from .app import STATE
@@ -16,23 +16,12 @@ from .app import STATE
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-LABELS = {
-    "epoch": "epochs",
-    "batch": "  batches",
-    "calibrate": "calibration",
-    "timestep": "  timesteps",
-}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
 
 class RichEvents(Events):
     """Shows progress events as live bars and logs as lines (on stderr; debug lines,
-    such as the CPU threads a stage runs on, only with --debug)."""
+    such as the CPU threads a stage runs on, only with --debug). A bar is named
+    `stage · task` and belongs to one stage: the next stage's task of the same name
+    (simulate-test's batches after simulate-tune's) gets a bar of its own."""
 
     def __init__(self, console: Console) -> None:
         from rich.progress import (  # (only the stages' commands draw bars)
@@ -48,8 +37,8 @@ class RichEvents(Events):
         self.console = console
         self.bars = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description:<12}"),
-            BarColumn(bar_width=30),
+            TextColumn("{task.description:<24}"),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
@@ -58,8 +47,9 @@ class RichEvents(Events):
             console=console,
             transient=False,
         )
-        self.tasks: dict[str, TaskID] = {}
-        self.done: dict[str, int] = {}
+        self.stage: str | None = None
+        self.tasks: dict[tuple[str | None, str], TaskID] = {}
+        self.done: dict[tuple[str | None, str], int] = {}
 
         self.started = False
 
@@ -70,19 +60,26 @@ class RichEvents(Events):
         if self.started:
             self.bars.stop()
 
+    def begin(self, stage: str) -> None:
+        self.stage = stage
+
+    def label(self, task: str) -> str:
+        return task if self.stage is None else f"{self.stage} · {task}"
+
     def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
-        text = "  ".join(f"{k}={_fmt(v)}" for k, v in info.items())
+        text = "  ".join(f"{k}={number(v)}" for k, v in info.items())
         if not self.started:  # the live display starts with the first bar, not before
             self.bars.start()
             self.started = True
-        if task not in self.tasks:
-            self.tasks[task] = self.bars.add_task(LABELS.get(task, task), total=total, info=text)
-        task_id = self.tasks[task]
-        if done < self.done.get(task, 0):
+        key = (self.stage, task)
+        if key not in self.tasks:
+            self.tasks[key] = self.bars.add_task(self.label(task), total=total, info=text)
+        task_id = self.tasks[key]
+        if done < self.done.get(key, 0):
             self.bars.reset(task_id, total=total, completed=done, info=text)
         else:
             self.bars.update(task_id, total=total, completed=done, info=text)
-        self.done[task] = done
+        self.done[key] = done
 
     def log(self, message: str, level: str = "info") -> None:
         if level == "debug" and not STATE["debug"]:  # (the run's log keeps them)
@@ -108,20 +105,30 @@ def accuracy_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
 
 
 def status_table(status: dict[str, Any]) -> Table:
-    """`bsf status`: a project's stages (a `runs.status.project_status` result)."""
+    """`bsf status`: a project's stages (a `runs.status.project_status` result). Cells
+    never wrap and it fits 80 columns: notes, which can be long, are lines under it
+    (plain text: a note such as `[fusion] changed since` is not markup)."""
+    from rich.text import Text
+
     from ..views import stage_rows
 
-    table = Table(title=f"{status['project']} ({status['folder']})", title_justify="left")
-    for column in ("stage", "state", "made", "took", "key metric", "note"):
-        table.add_column(column)
-    for row in stage_rows(status):
+    rows = stage_rows(status)
+    notes = [f"{row.name}: {row.note}" for row in rows if row.note]
+    table = Table(
+        title=f"{status['project']} ({status['folder']})",
+        title_justify="left",
+        caption=Text("\n".join(notes)) if notes else None,
+        caption_justify="left",
+    )
+    for column in ("stage", "state", "made", "took", "key metric"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
         table.add_row(
             row.name,
             f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]",
             when(row.created),
             duration(row.seconds),
             row.metric,
-            row.note,
         )
     return table
 

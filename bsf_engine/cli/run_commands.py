@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..display import STATE_STYLE, duration, when
+from .. import stages
+from ..display import STATE_STYLE, duration, when_short
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
 from .app import ProjectArg, ThreadsOpt, err, guarded, open_project, out
@@ -30,12 +31,21 @@ def _print_saved_report(p) -> None:
     print_report(out, layout.read_json(p.layout.report_json))
 
 
+STAGE_NAMES = ", ".join(stages.NAMES)
+
+
 @guarded
 def run(
     project: ProjectArg,
-    until: Annotated[str | None, typer.Option("--until", help="last stage to run")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="STAGE", help=f"last stage to run: {STAGE_NAMES}"),
+    ] = None,
     start: Annotated[
-        str | None, typer.Option("--from", help="first stage to run (always rerun)")
+        str | None,
+        typer.Option(
+            "--from", metavar="STAGE", help=f"first stage to run (always rerun): {STAGE_NAMES}"
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="rerun every chosen stage")] = False,
     detach: Annotated[
@@ -43,8 +53,6 @@ def run(
     ] = False,
     threads: ThreadsOpt = None,
 ) -> None:
-    """Run what is missing or stale: train → convert → simulate(tune) → tune →
-    simulate(test) → report."""
     from ..runs import launch, runner
     from ..runs.sink import StopRequest
 
@@ -95,6 +103,9 @@ def run(
         _print_saved_report(p)
 
 
+run.__doc__ = f"Run what is missing or stale: {' → '.join(stages.NAMES)}."
+
+
 @guarded
 def status(
     project: ProjectArg,
@@ -124,66 +135,92 @@ def ps(
         raise BsfError(
             f"{folder}: no such folder; give the folder holding your projects, or one project"
         )
-    rows, _ = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
+    rows, fell_back = runs_to_show([run_row(r) for r in store.all_runs(Path(folder))], every)
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in rows]))
         return
     if not rows:
         out.print(f"no runs under {folder}")
         return
-    table = Table(title_justify="left")
-    table.add_column("run", no_wrap=True)
-    for column in ("project", "state", "stage", "started", "took"):
-        table.add_column(column)
+    if fell_back:
+        err.print(f"no live runs; the last {len(rows)} finished (--all: every run)")
+    out.print(runs_table(rows))
+
+
+def runs_table(rows) -> Table:
+    """`bsf ps`: one line a run that fits 80 columns (started: the time today, else the
+    date; no cell wraps)."""
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
+    for column in ("run", "project", "state", "stage", "started", "took"):
+        table.add_column(column, no_wrap=True)
     for r in rows:
         table.add_row(
             r.id,
             Path(r.project).name,
             f"[{STATE_STYLE.get(r.state, '')}]{r.state}[/]",
             r.progress,
-            when(r.started),
+            when_short(r.started),
             duration(r.seconds),
         )
-    out.print(table)
+    return table
 
 
 @guarded
 def logs(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
-    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="every progress line (default: about one in ten per task)"),
+    ] = False,
+    folder: Annotated[
+        str, typer.Option(metavar="FOLDER", help="projects folder to look in")
+    ] = "projects",
 ) -> None:
-    """A run's events as text; -f follows them until the run ends."""
+    """A run's events as text; -f follows them until the run ends (Ctrl-C stops following,
+    not the run)."""
     from ..runs import store
-    from ..views import format_event
+    from ..views import ProgressThinner, format_event
 
     run = store.find(run_ref, Path(folder))
+    thinner = ProgressThinner()
     offset = 0
-    while True:
-        # the state is read before the events: a run that ended meanwhile has all its
-        # lines on disk by then, so the read below is its last
-        state = store.read(run.folder).state if follow else None
-        events, offset = store.read_events(run.events_path, offset)
-        for event in events:
-            line = format_event(event)
-            if line:
-                out.print(line, markup=False, highlight=False)
-            if event.get("kind") == "end":
+    try:
+        while True:
+            # the state is read before the events: a run that ended meanwhile has all its
+            # lines on disk by then, so the read below is its last
+            state = store.read(run.folder).state if follow else None
+            events, offset = store.read_events(run.events_path, offset)
+            for event in events:
+                line = format_event(event) if every or thinner.keep(event) else None
+                if line:
+                    out.print(line, markup=False, highlight=False)
+                if event.get("kind") == "end":
+                    return
+            if not follow:
                 return
-        if not follow:
-            return
-        if not state.live:
-            if state == RunState.LOST:
-                err.print(f"run {run.id} is lost: its process ended without an end event")
-            return
-        time.sleep(0.3)
+            if not state.live:
+                if state == RunState.LOST:
+                    err.print(f"run {run.id} is lost: its process ended without an end event")
+                return
+            time.sleep(0.3)
+    except KeyboardInterrupt:  # only the reading stops: the run is another process
+        err.print(
+            f"stopped following; run {run.id} goes on (`bsf cancel {run.id}` stops it)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 @guarded
 def cancel(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="run id (or prefix) or folder")],
-    wait: Annotated[float, typer.Option(help="seconds to wait for it to stop")] = 30.0,
-    folder: Annotated[str, typer.Option(help="projects folder to look in")] = "projects",
+    wait: Annotated[
+        float, typer.Option(metavar="SECONDS", help="seconds to wait for it to stop")
+    ] = 30.0,
+    folder: Annotated[
+        str, typer.Option(metavar="FOLDER", help="projects folder to look in")
+    ] = "projects",
 ) -> None:
     """Stop a run: SIGTERM; the stage ends at its next batch or epoch boundary, keeping
     what it finished."""

@@ -40,7 +40,7 @@ def new(
         f"{folder}  ({config.data.dataset}, {config.model.arch}, IC at block "
         f"{', '.join(map(str, config.ics))})"
     )
-    err.print(f"next: edit it, then `bsf validate {folder}` and `bsf train {folder}`")
+    err.print(f"next: edit it, `bsf validate {folder}`, then `bsf run {folder}`")
 
 
 @guarded

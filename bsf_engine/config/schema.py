@@ -200,7 +200,9 @@ class SimulateSection:
         "simulation dtype (bf16/fp16 on CUDA keep a float32 membrane)",
         choices=("float32", "float64", "bfloat16", "float16"),
     )
-    output_delay: bool = opt(False, "the reference's one-step output delay per spiking layer")
+    output_delay: bool = opt(
+        False, "the reference's one-step output delay per spiking layer (docs/simulation.md)"
+    )
     init_mem: float = opt(
         0.0, "initial membrane potential (fraction of threshold)", check=_unit_interval_half_open
     )

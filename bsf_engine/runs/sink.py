@@ -44,6 +44,9 @@ class JsonlEvents(Events):
             self.path, {"time": round(time.time(), 3), "stage": self.stage, "kind": kind, **payload}
         )
 
+    def begin(self, stage: str) -> None:
+        self.stage = stage
+
     def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
         now = time.monotonic()
         final = total is not None and done >= total
@@ -71,6 +74,10 @@ class TeeEvents(Events):
 
     def __init__(self, *sinks: Events) -> None:
         self.sinks = sinks
+
+    def begin(self, stage: str) -> None:
+        for sink in self.sinks:
+            sink.begin(stage)
 
     def progress(self, task: str, done: int, total: int | None, unit: str, **info: Any) -> None:
         for sink in self.sinks:

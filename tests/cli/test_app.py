@@ -51,3 +51,24 @@ def test_unexpected_errors_are_one_line_unless_debug(cli, make_project, monkeypa
     )
     with pytest.raises(RuntimeError):
         cli("--debug", "train", folder)
+
+
+def test_every_help_is_in_plain_words(cli) -> None:
+    from bsf_engine import stages
+    from bsf_engine.cli import COMMANDS
+
+    for name, _ in COMMANDS:
+        text = cli(name, "-h").stdout
+        usage = text.splitlines()[0]
+        assert "{" not in usage and "<" not in usage, usage
+        for typer_label in ("<str>", "<int>", "<float>", "<list[", "range>"):
+            assert typer_label not in text, f"bsf {name} -h: {typer_label}"
+    run_help = " ".join(cli("run", "-h").stdout.split())
+    assert " → ".join(stages.NAMES) in run_help  # the registry's names, simulate-tune …
+    assert "--until STAGE" in run_help and "--from STAGE" in run_help
+    assert "--threads N" in run_help and "bsf run [OPTIONS] PROJECT" in run_help
+
+
+def test_new_suggests_running_the_project(cli, tmp_path) -> None:
+    result = cli("new", tmp_path / "fresh")
+    assert result.exit_code == 0 and f"bsf run {tmp_path / 'fresh'}" in result.stderr

@@ -39,7 +39,7 @@ def test_status_json_logs_and_ps(finished_project, cli) -> None:
     log = cli("logs", runs[0]["id"], "--folder", folder.parent)
     assert log.exit_code == 0
     lines = log.stdout.splitlines()
-    assert "start: train → convert" in lines[0] and lines[-1].endswith("end: done")
+    assert "start    train → convert" in lines[0] and lines[-1].endswith("end      done")
     assert any("simulate-test" in line and "wrote" in line for line in lines)
 
 
@@ -94,3 +94,74 @@ def test_ps_of_a_folder_that_does_not_exist_is_a_usage_error(cli, tmp_path) -> N
         f"error: {missing}: no such folder; give the folder holding your projects, or one project\n"
     )
     assert result.stdout == ""
+
+
+def _running_run(folder):
+    """A run recorded as running in this (live) process, with a long progress log."""
+    import os
+
+    from bsf_engine.runs import process, store
+    from bsf_engine.runs.sink import JsonlEvents
+
+    run = store.create(folder, "20260101-120000-aaaa", stages=["tune"])
+    run.update(state="running", pid=os.getpid(), proc_start=process.start_ticks(os.getpid()))
+    sink = JsonlEvents(run.events_path)
+    sink.stage = "tune"
+    for done in range(1, 201):
+        sink.write("progress", task="step", done=done, total=200, unit="step", loss=1 / done)
+    sink.write("log", level="info", message="halfway")
+    return run
+
+
+def test_logs_thin_progress_unless_all_and_round_floats(handmade_folder, cli) -> None:
+    run = _running_run(handmade_folder)
+    folder = handmade_folder.parent
+    thin = cli("logs", run.id, "--folder", folder).stdout.splitlines()
+    every = cli("logs", run.id, "--folder", folder, "--all").stdout.splitlines()
+    assert len(every) == 201 and 10 <= len(thin) <= 13
+    assert thin[-1].endswith("halfway") and "step 200/200 step loss=0.005" in thin[-2]
+    assert "loss=0.333" in every[2]  # 1/3, three significant digits
+
+
+def test_ctrl_c_on_logs_follow_says_the_run_goes_on(handmade_folder, cli, monkeypatch) -> None:
+    from bsf_engine.cli import run_commands
+
+    run = _running_run(handmade_folder)
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_commands.time, "sleep", interrupt)
+    result = cli("logs", run.id, "-f", "--folder", handmade_folder.parent)
+    assert result.exit_code == 130
+    assert f"stopped following; run {run.id} goes on" in result.stderr
+    assert "interrupted" not in result.stderr and "rerun" not in result.stderr
+
+
+def test_status_and_ps_fit_80_columns_without_cutting_or_wrapping(handmade_folder) -> None:
+    from rich.console import Console
+
+    from bsf_engine.cli.render import status_table
+    from bsf_engine.cli.run_commands import runs_table
+    from bsf_engine.runs import store
+    from bsf_engine.runs.status import project_status
+    from bsf_engine.views import run_row
+
+    status = project_status(Project.open(handmade_folder))
+    status["stages"]["tune"].update(state="stale", reasons=["[fusion] changed since"])
+    status["stages"]["simulate-test"].update(
+        state="partial", reasons=["128 of 256 samples; `bsf run` resumes, " * 3]
+    )
+    console = Console(width=80, record=True)
+    console.print(status_table(status))
+    run = store.create(handmade_folder, "20260101-120000-aaaa", stages=list(stages.NAMES))
+    run.update(state="cancelled", stage="simulate-test", started="2026-01-01T12:00:00+00:00")
+    console.print(runs_table([run_row(run)]))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == len(stages.NAMES)  # one line a stage: nothing wrapped
+    assert {"simulate-tune", "simulate-test"} <= {row.split("│")[1].strip() for row in rows}
+    assert "tune: [fusion] changed since" in text  # a note, not markup
+    assert "simulate-test 5/6" in text and "cancelled" in text

@@ -77,7 +77,7 @@ def test_everyday_commands_never_import_torch_or_numpy(handmade_folder, command)
     assert rc == 0, output
     assert loaded == [], f"`bsf {' '.join(command)}` imported {loaded}"
     if command[0] == "logs":
-        assert "end: done" in output
+        assert "end      done" in output
     if command[0] == "ps":
         assert RUN_ID in output
 
