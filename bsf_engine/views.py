@@ -32,6 +32,7 @@ __all__ = [
     "SampleView",
     "StageRow",
     "alpha_curves",
+    "artifact_stamps",
     "energy_view",
     "format_event",
     "project_row",
@@ -221,6 +222,24 @@ def project_row(folder: Path) -> ProjectRow:
     if report:
         row.reduction = report.get("methods", {}).get(Method.BSF_GRID, {}).get("reduction_pct")
     return row
+
+
+def artifact_stamps(folder: Path) -> dict[str, tuple[int, int] | None]:
+    """Each stage output's (mtime ns, size), by layout key (None: absent): what a face
+    compares to see that a run wrote something and reload what shows it."""
+    from .stages import STAGES
+
+    paths = Layout(folder)
+    stamps: dict[str, tuple[int, int] | None] = {}
+    for stage in STAGES:
+        for key in stage.outputs:
+            try:
+                info = paths.path(key).stat()
+            except OSError:
+                stamps[key] = None
+            else:
+                stamps[key] = (info.st_mtime_ns, info.st_size)
+    return stamps
 
 
 # α --------------------------------------------------------------------------------------

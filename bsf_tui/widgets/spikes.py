@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from bsf_engine import views
+from bsf_engine import layout, views
 
 
 class SpikesPane(Widget, can_focus=True):
@@ -26,6 +26,9 @@ class SpikesPane(Widget, can_focus=True):
         Binding("b", "batch(1)", "Next batch", id="spikes.batch"),
         Binding("B", "batch(-1)", "Prev batch", show=False, id="spikes.batch.prev"),
     ]
+
+    # reloaded when these change (a split folder that is no project has no such files)
+    shows = (layout.manifest_key("tune"), layout.manifest_key("test"), layout.ALPHA_NPZ)
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
