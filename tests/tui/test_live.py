@@ -124,3 +124,37 @@ async def test_a_cancelled_run_shows_where_it_stopped_without_eta(projects) -> N
         screen = await open_tiny(pilot, "2")
         await wait_until(pilot, lambda: any("cancelled at" in x for x in labels()))
         assert not any("ETA" in x for x in labels())
+
+
+@sync
+async def test_a_finished_run_leaves_no_zombie_child(projects) -> None:
+    app = BsfApp(projects, FakeLauncher(steps=2))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tiny(pilot, "2")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: store.project_runs(projects / "tiny"))
+        run = store.project_runs(projects / "tiny")[-1]
+        await wait_until(pilot, lambda: store.read(run.folder).state == "done")
+        pid = int(store.read(run.folder).meta["pid"])
+        # reaped: the process is gone from /proc (a zombie would stay there, state Z)
+        stat = Path(f"/proc/{pid}/stat")
+        await wait_until(pilot, lambda: not stat.exists())
+
+
+@sync
+async def test_a_stage_whose_inputs_are_missing_is_refused_up_front(projects) -> None:
+    from bsf_tui.launcher import EngineLauncher
+
+    app = BsfApp(projects, EngineLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        app.run_stage(projects / "blank", "report")
+        await pilot.pause(0.2)
+        messages = [n.message for n in app._notifications]
+        assert any(
+            m.startswith("report needs train, convert, simulate-tune, tune, simulate-test first")
+            and "press s and choose train" in m
+            for m in messages
+        ), messages
+        assert not (projects / "blank" / "runs").exists()  # no run was started
