@@ -39,6 +39,8 @@ __all__ = [
     "project_runs",
     "run_row",
     "runs_to_show",
+    "sample_place",
+    "spike_folder",
     "spike_sample",
     "stage_rows",
 ]
@@ -353,6 +355,24 @@ class SampleView:
         if self.prediction is not None:
             return int(self.prediction[-1])
         return self.traces["final"].final_prediction
+
+
+# Batches and samples are numbered from 0 in every face, as the batch files
+# (batch_00000.npz), the manifest and `bsf inspect --batch/--sample` number them.
+def sample_place(batch: int, sample: int, batches: int | None = None, size: int | None = None):
+    """`batch 0, sample 5`; with the counts, the ranges too: `batch 0 (0-2), sample 5 (0-49)`."""
+    where = f"batch {batch}" + (f" (0-{batches - 1})" if batches else "")
+    return where + f", sample {sample}" + (f" (0-{size - 1})" if size else "")
+
+
+def spike_folder(path: Path) -> tuple[Path, str | None]:
+    """What a spike folder belongs to: (its project, the split) for a project's
+    spikes/<split>, else (the folder itself, None)."""
+    path = Path(path)
+    project = path.parent.parent
+    if path.parent.name == layout.SPIKES and layout.is_project(project):
+        return project, path.name
+    return path, None
 
 
 def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleView | None:

@@ -135,3 +135,13 @@ def test_alpha_curves(finished, tmp_path) -> None:
     assert curves.numerics == "exact" and curves.ic_head == "ic2"
     assert curves.grid[-1] == 9 and len(curves.grid_approx) == TIMESTEPS
     assert views.alpha_curves(tmp_path) is None
+
+
+def test_batches_and_samples_are_numbered_from_0_in_one_place(tmp_path) -> None:
+    assert views.sample_place(0, 5) == "batch 0, sample 5"
+    assert views.sample_place(1, 9, 3, 10) == "batch 1 (0-2), sample 9 (0-9)"
+    project = tmp_path / "p"
+    (project / "spikes" / "test").mkdir(parents=True)
+    (project / "project.toml").write_text("")
+    assert views.spike_folder(project / "spikes" / "test") == (project, "test")
+    assert views.spike_folder(tmp_path / "snn_vgg11") == (tmp_path / "snn_vgg11", None)

@@ -158,3 +158,20 @@ async def test_a_stage_whose_inputs_are_missing_is_refused_up_front(projects) ->
             for m in messages
         ), messages
         assert not (projects / "blank" / "runs").exists()  # no run was started
+
+
+@sync
+async def test_a_projects_split_folder_opens_with_its_alpha_and_splits(handmade) -> None:
+    from bsf_tui.screens.open_spikes import SpikesScreen
+
+    app = BsfApp(handmade, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await pilot.press("o", *"projects/tiny/spikes/test", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpikesScreen))
+        info = app.screen.query_one("#spikes-info", Static)
+        await wait_until(pilot, lambda: text_of(info).startswith("test · batch 0 ("))
+        assert "BSF says" in text_of(info)  # α found: not "tune α first"
+        await pilot.press("t")
+        await wait_until(pilot, lambda: text_of(info).startswith("tune · batch 0 ("))
