@@ -168,7 +168,9 @@ class RunsPane(Widget):
 
     def _apply_runs(self, runs: list[views.RunRow]) -> None:
         table = self.query_one("#run-list", DataTable)
-        for run in reversed(runs):  # oldest first: newest on top
+        # newest first: the first row added is the one the cursor starts on, so a reopened
+        # project shows its newest run, not the oldest
+        for run in runs:
             run_id = run.id
             row = (
                 run_id,
@@ -188,6 +190,7 @@ class RunsPane(Widget):
             self.run_rows[run_id] = row
         if runs and list(self.run_rows) != sorted(self.run_rows, reverse=True):
             table.sort("run", reverse=True)  # newest on top
+            self.run_rows = dict(sorted(self.run_rows.items(), reverse=True))
         if not runs:
             self.query_one("#run-info", Static).update(
                 "No runs yet. [b]r[/b] runs the pipeline (what is missing or stale), "

@@ -175,3 +175,20 @@ async def test_a_projects_split_folder_opens_with_its_alpha_and_splits(handmade)
         assert "BSF says" in text_of(info)  # α found: not "tune α first"
         await pilot.press("t")
         await wait_until(pilot, lambda: text_of(info).startswith("tune · batch 0 ("))
+
+
+@sync
+async def test_a_reopened_project_shows_its_newest_run(projects) -> None:
+    from .conftest import add_finished_run
+
+    add_finished_run(projects / "tiny", "20260101-120000-aaaa")
+    add_finished_run(projects / "tiny", "20260102-120000-bbbb")
+    app = BsfApp(projects, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        info = screen.query_one("#run-info", Static)
+        await wait_until(pilot, lambda: "20260102-120000-bbbb" in text_of(info))
+        await pilot.pause(1.5)  # a poll of the run list later: still the newest
+        assert "20260102-120000-bbbb" in text_of(info)
+        runs = screen.query_one("#run-list", DataTable)
+        assert [k.value for k in runs.rows] == ["20260102-120000-bbbb", "20260101-120000-aaaa"]
