@@ -129,6 +129,32 @@ def plan(
     return []
 
 
+# an input made by a stage in one of these states cannot be read
+UNUSABLE = (StageState.MISSING, StageState.PARTIAL, StageState.CORRUPT)
+
+
+def missing_before(project: Project, planned: list[str]) -> list[str]:
+    """The stages, in order, that must run before `planned` can: those making an input
+    of a planned stage (or of such a stage, and so on) whose result is missing, partial
+    or corrupt and that are not planned themselves. Empty: it can run."""
+    statuses = status(project)
+    makers = {key: stage.name for stage in stages.STAGES for key in stage.outputs}
+    needed: set[str] = set()
+
+    def visit(name: str) -> None:
+        for key in stages.get(name).inputs:
+            maker = makers.get(key)
+            if maker is None or maker in planned or maker in needed:
+                continue
+            if statuses[maker].state in UNUSABLE:
+                needed.add(maker)
+                visit(maker)
+
+    for name in planned:
+        visit(name)
+    return [name for name in stages.NAMES if name in needed]
+
+
 def run_stage(
     project: Project,
     name: str,

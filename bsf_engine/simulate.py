@@ -358,7 +358,8 @@ def _simulate_batches(job: Job) -> Manifest:
         rate = (stop - start) * timesteps / max(seconds, 1e-9)
         events.progress("batch", len(done), len(plan), "batch", rate=f"{rate:,.0f} img·step/s")
         events.metric("image_steps_per_second", rate, batch=index)
-        events.checkpoint()
+        if index != todo[-1][0]:  # after the last batch the split is marked complete first
+            events.checkpoint()
     if job.replaced is not None:
         job.replaced.discard()
     manifest["complete"] = True

@@ -170,7 +170,13 @@ def _simulation_unfinished(split: str) -> Callable[[Layout, Meta | None], str | 
             return None
         if not manifest.get("complete"):
             done = sum(int(e.get("samples", 0)) for e in manifest.get("batches", []))
-            return f"{done} of {manifest.get('samples')} samples; `bsf run` resumes"
+            planned = manifest.get("samples")
+            if isinstance(planned, int) and done >= planned:  # stopped before marking it
+                return (
+                    f"every sample simulated ({planned}), not marked complete; "
+                    "`bsf run` finishes it"
+                )
+            return f"{done} of {planned} samples; `bsf run` resumes at the next batch"
         broken = broken_batches(paths.spikes(split), manifest)
         if broken:
             first = broken[0]["file"]

@@ -34,12 +34,15 @@ __all__ = [
     "SampleView",
     "StageRow",
     "alpha_curves",
+    "artifact_stamps",
     "energy_view",
     "format_event",
     "project_row",
     "project_runs",
     "run_row",
     "runs_to_show",
+    "sample_place",
+    "spike_folder",
     "spike_sample",
     "stage_rows",
 ]
@@ -266,6 +269,24 @@ def project_row(folder: Path) -> ProjectRow:
     return row
 
 
+def artifact_stamps(folder: Path) -> dict[str, tuple[int, int] | None]:
+    """Each stage output's (mtime ns, size), by layout key (None: absent): what a face
+    compares to see that a run wrote something and reload what shows it."""
+    from .stages import STAGES
+
+    paths = Layout(folder)
+    stamps: dict[str, tuple[int, int] | None] = {}
+    for stage in STAGES:
+        for key in stage.outputs:
+            try:
+                info = paths.path(key).stat()
+            except OSError:
+                stamps[key] = None
+            else:
+                stamps[key] = (info.st_mtime_ns, info.st_size)
+    return stamps
+
+
 # α --------------------------------------------------------------------------------------
 @dataclass
 class AlphaCurves:
@@ -377,6 +398,24 @@ class SampleView:
         if self.prediction is not None:
             return int(self.prediction[-1])
         return self.traces["final"].final_prediction
+
+
+# Batches and samples are numbered from 0 in every face, as the batch files
+# (batch_00000.npz), the manifest and `bsf inspect --batch/--sample` number them.
+def sample_place(batch: int, sample: int, batches: int | None = None, size: int | None = None):
+    """`batch 0, sample 5`; with the counts, the ranges too: `batch 0 (0-2), sample 5 (0-49)`."""
+    where = f"batch {batch}" + (f" (0-{batches - 1})" if batches else "")
+    return where + f", sample {sample}" + (f" (0-{size - 1})" if size else "")
+
+
+def spike_folder(path: Path) -> tuple[Path, str | None]:
+    """What a spike folder belongs to: (its project, the split) for a project's
+    spikes/<split>, else (the folder itself, None)."""
+    path = Path(path)
+    project = path.parent.parent
+    if path.parent.name == layout.SPIKES and layout.is_project(project):
+        return project, path.name
+    return path, None
 
 
 def spike_sample(folder: Path, split: str, batch: int, sample: int) -> SampleView | None:

@@ -24,7 +24,14 @@ class EngineLauncher:
 
     def launch(self, folder: Path, start: str | None, until: str | None) -> str:
         project = Project.open(folder)
-        run = launch.start(project, start, until, detached=True)
+        try:
+            run = launch.start(project, start, until, detached=True)
+        except launch.NotReadyError as exc:
+            first = exc.needs[0]
+            raise BsfError(
+                f"{exc.stage} needs {', '.join(exc.needs)} first: press s and choose {first}, "
+                "or r to run the pipeline"
+            ) from None
         if run is None:
             raise BsfError(f"{project.name}: nothing to run; every stage is done")
         return run.id

@@ -114,3 +114,26 @@ def test_the_checks_need_no_torch(handmade_folder) -> None:
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_stage_asked_for_before_what_makes_its_inputs_names_them(make_project) -> None:
+    project = Project.open(make_project(FAST_DIGITS))
+    assert pipeline.missing_before(project, ["report"]) == [
+        "train",
+        "convert",
+        "simulate-tune",
+        "tune",
+        "simulate-test",
+    ]
+    assert pipeline.missing_before(project, ["tune", "simulate-test", "report"]) == [
+        "train",
+        "convert",
+        "simulate-tune",
+    ]
+    assert pipeline.missing_before(project, list(stages.NAMES)) == []
+
+
+def test_a_finished_projects_stages_can_each_run_alone(handmade_folder) -> None:
+    project = Project.open(handmade_folder)
+    for name in stages.NAMES:
+        assert pipeline.missing_before(project, [name]) == []

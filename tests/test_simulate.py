@@ -293,3 +293,27 @@ def test_old_spikes_a_killed_overwrite_left_aside_are_restored(project, monkeypa
     assert f"restored {folder} (an --overwrite run stopped before its first batch)" in logs
     assert "up to date" in logs[-1] and manifest["timesteps"] == 24
     assert folder_bytes(folder) == before and not aside_folder(folder).exists()
+
+
+def test_a_cancel_during_the_last_batch_leaves_the_split_complete(project) -> None:
+    from bsf_engine import pipeline
+
+    manifest = simulate.run(project, StopAfterBatches(3), split="test", limit=120)  # 3 of 3
+    assert manifest["complete"]
+    assert pipeline.status(project)["simulate-test"].state == "done"
+
+
+def test_a_split_whose_every_batch_is_there_but_unmarked_says_so(project) -> None:
+    from bsf_engine import pipeline
+
+    simulate.run(project, split="test", limit=120)
+    path = simulate.spikes_folder(project, "test") / "manifest.json"
+    meta = json.loads(path.read_text())
+    meta["complete"] = False  # as a run cancelled after its last batch used to leave it
+    path.write_text(json.dumps(meta))
+    status = pipeline.status(project)["simulate-test"]
+    assert status.state == "partial"
+    assert status.reasons == [
+        "every sample simulated (120), not marked complete; `bsf run` finishes it"
+    ]
+    assert simulate.run(project, split="test", limit=120)["complete"]

@@ -178,3 +178,13 @@ def test_progress_is_thinned_to_about_every_tenth_share() -> None:
     assert rounds[0][0] == 1 and rounds[0][-1] == 34 and rounds[1] == [34]
     # the same task name in another stage is another task
     assert thinner.keep({**progress("step", 1), "stage": "other"})
+
+
+def test_batches_and_samples_are_numbered_from_0_in_one_place(tmp_path) -> None:
+    assert views.sample_place(0, 5) == "batch 0, sample 5"
+    assert views.sample_place(1, 9, 3, 10) == "batch 1 (0-2), sample 9 (0-9)"
+    project = tmp_path / "p"
+    (project / "spikes" / "test").mkdir(parents=True)
+    (project / "project.toml").write_text("")
+    assert views.spike_folder(project / "spikes" / "test") == (project, "test")
+    assert views.spike_folder(tmp_path / "snn_vgg11") == (tmp_path / "snn_vgg11", None)

@@ -193,7 +193,9 @@ def _print_sample(source, batch: int, sample: int, names, width: int, color: boo
 
     label, traces, position = sample_view(source, batch, sample)
     where = f", split position {position}" if position >= 0 else ""
-    out.print(f"batch {batch}, sample {sample}{where}: label {label}")
+    from ..views import sample_place
+
+    out.print(f"{sample_place(batch, sample)}{where}: label {label}")
     for trace in traces:
         print(
             plots.spike_raster(

@@ -10,11 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
 from .. import compute, pipeline
-from ..errors import BsfError
+from ..errors import BsfError, DataError
 from ..states import RunState
 from . import lock, process, store
 from .store import Run
@@ -30,6 +31,21 @@ def refuse_if_locked(project) -> None:
     if holder is not None:
         running = process.alive(holder.get("pid"), holder.get("proc_start"), holder.get("host"))
         raise lock.busy(project.folder, holder, running is None)
+
+
+class NotReadyError(DataError):
+    """A stage was asked for before the stages that make its inputs: `needs` them first."""
+
+    def __init__(self, project, stage: str, needs: list[str]) -> None:
+        self.stage, self.needs = stage, needs
+        super().__init__(
+            f"{stage} needs {_names(needs)} first; `bsf run {project.folder} --until {stage}` "
+            "runs it with what it needs"
+        )
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def start(
@@ -51,6 +67,9 @@ def start(
     stages = pipeline.plan(pipeline.status(project), start, until, force)
     if not stages:
         return None
+    missing = pipeline.missing_before(project, stages)
+    if missing:
+        raise NotReadyError(project, stages[0], missing)
     options = {"until": until, "from": start, "force": force, "threads": threads}
     run = prepare(project, stages, options, detached=detached)
     if detached:
@@ -69,6 +88,7 @@ def prepare(project, stages: list[str], options: dict[str, Any], *, detached: bo
             stages=stages,
             options=options,
             detached=detached,
+            folder=str(project.folder),  # as its launcher named it: the worker's logs say so
             command=" ".join(["bsf", *sys.argv[1:]]) if sys.argv else "bsf run",
         )
     except BaseException:
@@ -102,6 +122,10 @@ def detach(project, run: Run, command: list[str] | None = None) -> int:
     except BaseException:
         worker.terminate()
         raise
+    # a long-lived launcher (the TUI) reaps its finished worker at once instead of
+    # keeping a zombie until its next launch; a short one (`bsf run --detach`) exits and
+    # init reaps it (the daemon thread does not hold the process open)
+    threading.Thread(target=worker.wait, name=f"reap-{run.id}", daemon=True).start()
     return worker.pid
 
 

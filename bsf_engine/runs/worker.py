@@ -17,7 +17,7 @@ def main(folder: str) -> int:
     stop = StopRequest()
     stop.install()
     try:
-        project = Project.open(run.project)
+        project = Project.open(_as_named(run))
     except BsfError as exc:
         run.update(state=RunState.FAILED, error="; ".join(exc.problems))
         lock.release(run.project, run.id)
@@ -37,6 +37,15 @@ def main(folder: str) -> int:
         threads=options.get("threads"),
     )
     return 0 if state == RunState.DONE else 1
+
+
+def _as_named(run: store.Run) -> Path:
+    """The project folder as the launcher named it (relative to the working folder this
+    process inherited), so that its log reads like `bsf run`'s; else the absolute one."""
+    named = run.meta.get("folder")
+    if named and Path(named).resolve() == run.project.resolve():
+        return Path(named)
+    return run.project
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Label
 
+from bsf_engine import views
+
 from ..widgets.spikes import SpikesPane
 
 
@@ -39,10 +41,12 @@ class SpikesScreen(Screen):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
+        # a project's spikes/<split> opens as that project's (with its α, and `t`)
+        self.source, self.split = views.spike_folder(folder)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield SpikesPane(self.folder)
+        yield SpikesPane(self.source, self.split or "test")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from bsf_engine import views
 
 from ..widgets.alpha import AlphaPane
 from ..widgets.energy import EnergyPane
@@ -16,6 +19,7 @@ from ..widgets.runs import RunsPane
 from ..widgets.spikes import SpikesPane
 
 NARROW = 100
+ARTIFACTS_POLL = 1.0
 TABS = {
     "overview": "Overview",
     "runs": "Runs",
@@ -40,6 +44,7 @@ class ProjectScreen(Screen):
         self.folder = Path(folder)
         self.initial = tab
         self.sub_title = str(self.folder)
+        self.stamps: dict[str, tuple[int, int] | None] | None = None
 
     @property
     def title_text(self) -> str:
@@ -62,6 +67,33 @@ class ProjectScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"bsf · {self.folder.name}"
+        self.set_interval(ARTIFACTS_POLL, self.check_artifacts)
+
+    # what a run writes shows in every tab, without reopening the project -----------------
+    @work(thread=True, exclusive=True, group="artifacts", exit_on_error=False)
+    def check_artifacts(self) -> None:
+        stamps = views.artifact_stamps(self.folder)
+        self.app.call_from_thread(self._artifacts_read, stamps)
+
+    def _artifacts_read(self, stamps: dict[str, tuple[int, int] | None]) -> None:
+        old, self.stamps = self.stamps, stamps
+        if old is None:
+            return  # the panes loaded these themselves when they mounted
+        changed = {key for key in stamps if stamps[key] != old.get(key)}
+        if changed:
+            self.reload(changed)
+
+    def reload(self, changed: set[str] | None = None) -> None:
+        """Reload the panes that show `changed` artifacts (None: every pane)."""
+        for pane in (*self.query(AlphaPane), *self.query(EnergyPane), *self.query(SpikesPane)):
+            if changed is None or changed & set(pane.shows):
+                pane.load()
+        if changed is None:
+            self.query_one(OverviewPane).load()
+
+    @on(RunsPane.RunEnded)
+    def _run_ended(self) -> None:
+        self.reload()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "narrow")  # stack panes below 100 columns

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from bsf_engine import views
+from bsf_engine import layout, views
 
 from .plotting import evenly, log_ticks
 
@@ -27,6 +27,8 @@ class AlphaPane(Widget, can_focus=True):
         Binding("shift+left", "move(-100)", "t −100", show=False, id="alpha.left100"),
         Binding("shift+right", "move(100)", "t +100", show=False, id="alpha.right100"),
     ]
+
+    shows = (layout.ALPHA_NPZ, layout.ALPHA_JSON)  # reloaded when these change
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -49,9 +51,11 @@ class AlphaPane(Widget, can_focus=True):
         self.app.call_from_thread(self._apply, curves)
 
     def _apply(self, curves: views.AlphaCurves | None) -> None:
+        first = self.curves is None
         self.curves = curves
-        if curves is not None:
-            self.t = len(curves.grid) - 1
+        if curves is not None:  # t stays where it was on a reload, within the new curves
+            last = len(curves.grid) - 1
+            self.t = last if first else min(self.t, last)
         self.draw()
 
     def draw(self) -> None:

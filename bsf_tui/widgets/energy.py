@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from bsf_engine import views
+from bsf_engine import layout, views
 from bsf_engine.states import EnergyModel
 
 from ..format import energy, percent
@@ -39,6 +39,8 @@ class EnergyPane(Widget, can_focus=True):
         Binding("plus,equals_sign", "target(0.01)", "Target +1%", group=TARGET, id="energy.up"),
         Binding("minus", "target(-0.01)", "Target −1%", group=TARGET, id="energy.down"),
     ]
+
+    shows = (layout.REPORT_JSON, layout.SNN_JSON)  # reloaded when these change
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -71,6 +73,7 @@ class EnergyPane(Widget, can_focus=True):
         plt.clear_data()
         plt.clear_figure()
         if view is None:
+            self.query_one("#headline", DataTable).clear()
             info.update("No report yet: run the report stage (Runs tab, or `bsf run`).")
             plot.refresh()
             return

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.scrollbar import ScrollTo, ScrollUp
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Log, ProgressBar, Static
 
@@ -48,6 +49,77 @@ class TaskProgress:
         return max(self.total - self.done, 0) / rate
 
 
+def task_text(task: TaskProgress, state: RunState) -> str:
+    """A progress bar's label: rate and ETA while its run is live; where it stopped once
+    the run was cancelled, failed or lost (a run that ended has no ETA)."""
+    share = f"{task.done}/{task.total or '?'} {task.unit}"
+    unfinished = task.total is None or task.done < task.total
+    if not state.live:
+        if unfinished and state != RunState.DONE:
+            return f"{task.stage} · {task.task} {state} at {share}"
+        return f"{task.stage} · {task.task} {share}"
+    text = f"{task.stage} · {task.task} {share}"
+    rate, eta = task.rate(), task.eta()
+    if rate:
+        text += f"  {rate:.1f} {task.unit}/s"
+    if eta is not None and task.total and unfinished:
+        text += f"  ETA {fmt.duration(eta)}"
+    return text
+
+
+class FollowLog(Log):
+    """A log that follows new lines (Toolong's tail mode): on until the user scrolls up,
+    back on at End (or `f`). Layout changes (progress bars coming and going) never stop
+    it: only the user's own scrolling does."""
+
+    def write_lines(self, lines, scroll_end: bool | None = None) -> FollowLog:
+        super().write_lines(lines, scroll_end=False)
+        if self.auto_scroll:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        return self
+
+    def follow(self) -> None:
+        self.auto_scroll = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _stop_following(self) -> None:
+        if self.max_scroll_y > 0:
+            self.auto_scroll = False
+
+    def on_resize(self) -> None:
+        if self.auto_scroll:
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
+    # what the user does to scroll up stops following; End resumes it
+    def action_scroll_up(self) -> None:
+        self._stop_following()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._stop_following()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._stop_following()
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self.follow()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._stop_following()
+        super()._on_mouse_scroll_up(event)
+
+    def _on_scroll_up(self, event: ScrollUp) -> None:
+        self._stop_following()
+        super()._on_scroll_up(event)
+
+    def _on_scroll_to(self, message: ScrollTo) -> None:  # the scroll bar, dragged
+        if message.y is not None and message.y < self.max_scroll_y:
+            self._stop_following()
+        super()._on_scroll_to(message)
+
+
 class RunsPane(Widget):
     BINDINGS = [
         Binding("r", "launch", "Run", tooltip="run the pipeline", id="runs.launch"),
@@ -62,26 +134,28 @@ class RunsPane(Widget):
             super().__init__()
             self.run_id, self.events, self.run = run_id, events, run
 
+    class RunEnded(Message):
+        """A run this pane watched go on has ended: what it wrote may show elsewhere."""
+
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
+        self.live_runs: set[str] = set()
         self.run_rows: dict[str, tuple] = {}
         self.selected: str | None = None
         self.event_offset = 0
         self.tasks: dict[str, TaskProgress] = {}
-        self.following = True
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="run-list", cursor_type="row")
         yield Static(id="run-info")
         yield Vertical(id="progress")
-        yield Log(id="run-log", highlight=False, auto_scroll=True)
+        yield FollowLog(id="run-log", highlight=False, auto_scroll=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#run-list", DataTable)
         for column in ("run", "state", "stage", "started", "took", "stages"):
             table.add_column(column, key=column)
-        self.watch(self.query_one("#run-log", Log), "scroll_y", self._scrolled, init=False)
         self.poll_runs()
         self.set_interval(RUNS_POLL, self.poll_runs)
         self.set_interval(EVENTS_POLL, self.poll_events)
@@ -94,7 +168,9 @@ class RunsPane(Widget):
 
     def _apply_runs(self, runs: list[views.RunRow]) -> None:
         table = self.query_one("#run-list", DataTable)
-        for run in reversed(runs):  # oldest first: newest on top
+        # newest first: the first row added is the one the cursor starts on, so a reopened
+        # project shows its newest run, not the oldest
+        for run in runs:
             run_id = run.id
             row = (
                 run_id,
@@ -115,11 +191,16 @@ class RunsPane(Widget):
             self.run_rows[run_id] = row
         if runs and list(self.run_rows) != sorted(self.run_rows, reverse=True):
             table.sort("run", reverse=True)  # newest on top
+            self.run_rows = dict(sorted(self.run_rows.items(), reverse=True))
         if not runs:
             self.query_one("#run-info", Static).update(
                 "No runs yet. [b]r[/b] runs the pipeline (what is missing or stale), "
                 "[b]s[/b] one stage — detached: they go on if you quit or lose SSH."
             )
+        live_now = {r.id for r in runs if r.state.live}
+        if self.live_runs - live_now:
+            self.post_message(self.RunEnded())
+        self.live_runs = live_now
         live = next((r for r in runs if r.state.live), None)
         if self.selected is None and runs:
             self.select((live or runs[0]).id)
@@ -138,10 +219,9 @@ class RunsPane(Widget):
         self.selected = run_id
         self.event_offset = 0
         self.tasks = {}
-        self.following = True
-        log = self.query_one("#run-log", Log)
+        log = self.query_one("#run-log", FollowLog)
         log.clear()
-        log.auto_scroll = True
+        log.follow()  # a run just selected (or launched) is followed from its start
         self.query_one("#progress", Vertical).remove_children()
         self.query_one("#run-info", Static).update(f"run [b]{run_id}[/b]")
         self.poll_events()
@@ -166,7 +246,7 @@ class RunsPane(Widget):
     def _apply_events(self, message: EventsRead) -> None:
         if message.run_id != self.selected:
             return
-        log = self.query_one("#run-log", Log)
+        log = self.query_one("#run-log", FollowLog)
         lines = [line for line in map(views.format_event, message.events) if line]
         if lines:
             log.write_lines(lines)
@@ -177,7 +257,7 @@ class RunsPane(Widget):
                 self.tasks = {}
                 self.query_one("#progress", Vertical).remove_children()
         self._info(message.run)
-        self._draw_progress()
+        self._draw_progress(message.run.state)
 
     def _progress(self, event: dict[str, Any]) -> None:
         key = f"{event.get('stage')}:{event.get('task')}"
@@ -195,16 +275,11 @@ class RunsPane(Widget):
         )
         self.tasks[key] = old
 
-    def _draw_progress(self) -> None:
+    def _draw_progress(self, state: RunState) -> None:
         box = self.query_one("#progress", Vertical)
         for key, task in self.tasks.items():
             ident = "p-" + "".join(c if c.isalnum() else "-" for c in key)
-            rate, eta = task.rate(), task.eta()
-            text = f"{task.stage} · {task.task} {task.done}/{task.total or '?'} {task.unit}"
-            if rate:
-                text += f"  {rate:.1f} {task.unit}/s"
-            if eta is not None and task.total and task.done < task.total:
-                text += f"  ETA {fmt.duration(eta)}"
+            text = task_text(task, state)
             found = box.query(f"#{ident}")
             if not found:
                 box.mount(
@@ -233,22 +308,12 @@ class RunsPane(Widget):
             text += f"\n[red]{error}[/red]"
         self.query_one("#run-info", Static).update(text)
 
-    # follow mode: scrolling up pauses, End resumes ---------------------------------------
-    def _scrolled(self, _: float) -> None:
-        log = self.query_one("#run-log", Log)
-        at_bottom = log.scroll_y >= log.max_scroll_y - 1
-        if log.auto_scroll and not at_bottom:
-            log.auto_scroll = False  # the user scrolled up to read: stop following
-            self.following = False
-        elif not log.auto_scroll and at_bottom:
-            log.auto_scroll = True  # back at the end (End, or scrolled down): follow again
-            self.following = True
+    @property
+    def following(self) -> bool:
+        return self.query_one("#run-log", FollowLog).auto_scroll
 
     def action_follow(self) -> None:
-        log = self.query_one("#run-log", Log)
-        log.auto_scroll = True
-        self.following = True
-        log.scroll_end(animate=False)
+        self.query_one("#run-log", FollowLog).follow()
 
     # actions ---------------------------------------------------------------------------
     def action_launch(self, start: str | None = None, until: str | None = None) -> None:

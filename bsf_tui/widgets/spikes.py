@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from bsf_engine import views
+from bsf_engine import layout, views
 
 # plotext drops a title wider than its plot less 4 columns: at 80 columns each of the four
 # plots is 40 wide, so every title here is at most 36 characters
@@ -32,10 +32,13 @@ class SpikesPane(Widget, can_focus=True):
         Binding("B", "batch(-1)", "Prev batch", show=False, id="spikes.batch.prev"),
     ]
 
-    def __init__(self, folder: Path) -> None:
+    # reloaded when these change (a split folder that is no project has no such files)
+    shows = (layout.manifest_key("tune"), layout.manifest_key("test"), layout.ALPHA_NPZ)
+
+    def __init__(self, folder: Path, split: str = "test") -> None:
         super().__init__()
         self.folder = folder
-        self.split = "test"
+        self.split = split
         self.batch_index = 0
         self.index = 0
         self.sample: views.SampleView | None = None
@@ -76,8 +79,9 @@ class SpikesPane(Widget, can_focus=True):
         says = str(final) if final >= 0 else "nothing (no spike)"
         verdict = "[green]right[/green]" if final == sample.label else "[red]wrong[/red]"
         info.update(
-            f"{sample.split} · batch {sample.batch + 1}/{sample.batches} · sample "
-            f"{sample.sample + 1}/{sample.batch_size} · label [b]{sample.label}[/b] · "
+            f"{sample.split} · "
+            f"{views.sample_place(sample.batch, sample.sample, sample.batches, sample.batch_size)}"
+            f" · label [b]{sample.label}[/b] · "
             f"{'BSF' if sample.prediction is not None else 'final'} says {says} "
             f"at T ({verdict}) · "
             f"{len(sample.misclassified)} wrong in this batch   "
@@ -130,6 +134,13 @@ class SpikesPane(Widget, can_focus=True):
         plt.title(f"{title} spikes (label: green)")
 
     def action_split(self) -> None:
+        if not layout.is_project(self.folder):
+            self.notify(
+                "this folder holds one set of spikes; open another with o on the projects screen",
+                severity="warning",
+                title="no other split",
+            )
+            return
         self.split = "tune" if self.split == "test" else "test"
         self.batch_index = self.index = 0
         self.load()

@@ -186,7 +186,7 @@ def test_files_where_bsf_keeps_folders_are_named(handmade_folder, cli) -> None:
     spikes.unlink()
     (folder / "runs").write_text("not a folder\n")
     before = _files(folder)
-    result = cli("run", folder, "--from", "report")
+    result = cli("run", folder, "--from", "simulate-test")  # (report would need it first)
     assert result.exit_code == 2
     assert result.stderr == (
         f"error: {folder / 'runs'}: a file where bsf keeps a folder; move it away or delete "

@@ -91,3 +91,29 @@ def test_a_detached_worker_runs_its_stages_on_the_thread_policy(finished, monkey
     assert _finished(run) == RunState.DONE
     seen = json.loads((run.folder / "threads.json").read_text())
     assert seen == {"threads": 3, "wait_policy": "active"}
+
+
+def test_a_stage_before_its_inputs_is_refused_before_any_run(make_project) -> None:
+    from tests.conftest import FAST_DIGITS
+
+    project = Project.open(make_project(FAST_DIGITS))
+    with pytest.raises(launch.NotReadyError, match="report needs train, convert") as caught:
+        launch.start(project, "report", "report", detached=True)
+    assert caught.value.needs[0] == "train"
+    assert store.project_runs(project.folder) == []
+    assert lock.holder(project.folder) is None
+
+
+def test_the_worker_opens_the_project_as_its_launcher_named_it(finished, monkeypatch) -> None:
+    from bsf_engine.runs.worker import _as_named
+
+    monkeypatch.chdir(finished.folder.parent)
+    project = Project.open(Path(finished.folder.name))
+    run = launch.prepare(project, ["report"], {}, detached=True)
+    try:
+        recorded = store.read(run.folder)
+        assert _as_named(recorded) == Path(finished.folder.name)  # as given
+        monkeypatch.chdir("/")  # elsewhere the name means another folder: the absolute one
+        assert _as_named(recorded) == recorded.project
+    finally:
+        lock.release(finished.folder, run.id)

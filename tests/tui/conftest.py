@@ -28,15 +28,25 @@ FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
 class FakeLauncher:
     """Launches the fake stage the way the app launches real runs (detached, locked)."""
 
-    def __init__(self, steps: int = 12, fail: bool = False) -> None:
-        self.steps, self.fail = steps, fail
+    def __init__(
+        self,
+        steps: int = 12,
+        fail: bool = False,
+        stages: tuple[str, ...] = ("train",),
+        files: Path | None = None,
+    ) -> None:
+        """`stages` run `steps` each; the files in `files` land in the project at the end."""
+        self.steps, self.fail, self.stages, self.files = steps, fail, stages, files
         self.launched: list[tuple] = []
 
     def launch(self, folder: Path, start, until) -> str:
         project = Project.open(folder)
         launch.refuse_if_locked(project)
-        run = launch.prepare(project, ["train"], {"from": start, "until": until}, detached=True)
+        run = launch.prepare(
+            project, list(self.stages), {"from": start, "until": until}, detached=True
+        )
         command = [sys.executable, str(FAKE_WORKER), str(self.steps), "1" if self.fail else "0"]
+        command += [",".join(self.stages), str(self.files or "")]
         launch.detach(project, run, command)
         self.launched.append((folder, start, until))
         return run.id

@@ -201,11 +201,14 @@ async def test_spikes_of_a_reference_folder(projects, tmp_path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, SpikesScreen))
         info = app.screen.query_one("#spikes-info", Static)
         await wait_until(pilot, lambda: "reference-test" in text_of(info))
-        assert "batch 1/2" in text_of(info) and "label" in text_of(info)
+        assert "batch 0 (0-1), sample 0 (0-9)" in text_of(info) and "label" in text_of(info)
         await pilot.press("j")
-        await wait_until(pilot, lambda: "sample 2/10" in text_of(info))
+        await wait_until(pilot, lambda: "sample 1 (0-9)" in text_of(info))
         await pilot.press("b")
-        await wait_until(pilot, lambda: "batch 2/2" in text_of(info))
+        await wait_until(pilot, lambda: "batch 1 (0-1)" in text_of(info))
+        await pilot.press("t")  # one set of spikes: it says so
+        await pilot.pause(0.2)
+        assert any("one set of spikes" in n.message for n in app._notifications)
 
 
 @sync
