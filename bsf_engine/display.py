@@ -1,10 +1,11 @@
-"""How states, times and durations read, for the CLI tables and the TUI alike."""
+"""How states, times, durations and energy changes read, for the CLI tables and the TUI
+alike."""
 
 from __future__ import annotations
 
 import datetime as _dt
 
-from .states import RunState, StageState
+from .states import EnergyModel, RunState, StageState
 
 STATE_STYLE = {
     StageState.DONE: "green",
@@ -71,3 +72,22 @@ def number(value: object, digits: int = 3) -> str:
     if abs(value) >= 10 ** (digits - 1):
         return f"{value:.0f}"
     return f"{value:.{digits}g}"
+
+
+def energy_model(model: str | None) -> str:
+    """An energy model's name as shown beside its numbers (`SpikeSim`); a report that
+    records none says so."""
+    if model is None:
+        return "model unknown"
+    try:
+        return EnergyModel(model).label
+    except ValueError:
+        return str(model)
+
+
+def energy_change(reduction_pct: float | None, model: str | None, digits: int = 1) -> str:
+    """BSF's energy change at the target, named by the model that costed it:
+    `SpikeSim energy -9.2%` for a 9.2% reduction; `—` when BSF misses the target."""
+    if reduction_pct is None:
+        return "—"
+    return f"{energy_model(model)} energy {-reduction_pct:+.{digits}f}%"

@@ -32,6 +32,9 @@ MANIFEST = "manifest.json"
 ALPHA_NPZ = "alpha.npz"
 ALPHA_JSON = "alpha.json"
 REPORT_JSON = "report.json"
+# a report made with options other than project.toml's (`bsf report --energy syops`):
+# kept beside the project's report.json, never read as it
+REPORT_VARIANT = "report-{variant}.json"
 RUNS = "runs"
 LOCK = ".bsf.lock"
 # a folder written by the authors' scripts: their settings, and where bsf's results go
@@ -109,6 +112,11 @@ class Layout:
     @property
     def report_json(self) -> Path:
         return self.folder / REPORT_JSON
+
+    def report_variant(self, variant: str) -> Path:
+        """Where a report made with other options than project.toml's is kept; `variant`
+        names them (`syops`, `reference-target0.9`)."""
+        return self.folder / REPORT_VARIANT.format(variant=variant)
 
     @property
     def runs(self) -> Path:

@@ -95,6 +95,10 @@ def stage_status(project: Project, stage: Stage, digest) -> StageStatus:
     stamp = meta.get("stamp", {})
     if stamp.get("config_hash") != stage.config_hash(project.config):
         s.stale(f"{stage.changed_label} changed since")
+    else:  # stamped with this config, yet made with other options (an older bsf's variant)
+        wanted = stage.settings(project.config)
+        for key, value in stage.unlike_config(project.config, meta).items():
+            s.stale(f"made with {key} {value}, project.toml says {wanted[key]}")
     if stamp.get("bsf_version") not in (None, __version__):
         s.stale(f"made by bsf {stamp.get('bsf_version')} (now {__version__})")
     recorded = stage.recorded_inputs(meta)

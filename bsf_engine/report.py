@@ -6,6 +6,11 @@ Target = fraction × the ANN's final-head test accuracy. For each method: the
 first step reaching the target and the energy spent until then, the reduction
 against final-only, and the area under accuracy-over-energy up to final-only's
 energy-to-target (as % change against final-only).
+
+report.json is the project's report: made with project.toml's energy model, numerics
+and target, and recording them. A report asked for with other ones (`bsf report
+--energy syops`) is a *variant*: it is returned and kept as `report-<variant>.json`
+beside it, and never replaces it.
 """
 
 from __future__ import annotations
@@ -279,6 +284,15 @@ def check_target(fraction: float) -> float:
     return fraction
 
 
+def variant_name(differences: dict[str, Any]) -> str:
+    """The options a report was made with that project.toml does not set (record key →
+    value, `REPORT.unlike_config`) as a file-name part: `syops`, `reference-target0.9`."""
+    return "-".join(
+        f"target{value:g}" if key == "target_fraction" else str(value)
+        for key, value in differences.items()
+    )
+
+
 def run(
     project,
     events: Events | None = None,
@@ -290,7 +304,9 @@ def run(
 ) -> dict[str, Any]:
     """Report on the project's test spikes; writes report.json and returns it.
 
-    Numerics default to the project's `[fusion] numerics`. A report has no partial
+    Energy model, target and numerics default to project.toml's. Where one given differs,
+    the report is a variant (its `variant` names how): written to
+    `report-<variant>.json`, leaving report.json as it was. A report has no partial
     result: it is always computed afresh (`force` is accepted, as by every stage, and
     changes nothing).
     """
@@ -330,6 +346,12 @@ def run(
     report["stamp"] = REPORT.stamp(cfg)
     report["inputs"] = REPORT.input_digests(paths)
     report["seconds"] = round(time.perf_counter() - began, 2)  # `bsf status`: took
-    atomic.write_json(paths.report_json, report)
-    events.artifact(str(paths.report_json), "report")
+    made_with = {"energy_model": model, "numerics": numerics, "target_fraction": fraction}
+    differences = REPORT.unlike_config(cfg, made_with)
+    path = paths.report_json
+    if differences:
+        report["variant"] = variant_name(differences)
+        path = paths.report_variant(report["variant"])
+    atomic.write_json(path, report)
+    events.artifact(str(path), "report variant" if differences else "report")
     return report

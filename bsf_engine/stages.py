@@ -6,7 +6,9 @@ entry in `STAGES` below: the config sections its result depends on, the artifact
 digests it records (`inputs`), the artifacts it writes (`outputs`; `record` is the JSON
 among them that carries its stamp), how its key metric and its time read off that
 record, how an interrupted run shows (`resumable`), what cheap check tells a whole
-result from a damaged or foreign one (`damaged`), and how many CPU threads its work
+result from a damaged or foreign one (`damaged`), which settings its record must say it
+was made with (`settings`: a result made with options other than project.toml's is
+not the project's), and how many CPU threads its work
 wants (`threads`: `compute.ONE` for small-tensor numerics, `compute.ALL` for
 convolutions; `Stage.run` applies it, see bsf_engine/compute.py). `pipeline` turns the
 entries into status and plans; nothing else lists the stages.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import compute, layout
+from . import compute, display, layout
 from .errors import DataError, MissingArtifactError
 from .layout import Layout
 from .versioning import file_digest, stamp
@@ -65,6 +67,9 @@ class Stage:
     # naming the file (truncated, empty, another network than project.toml says), or
     # None. Cheap: `bsf status` runs it, and the TUI polls that.
     damaged: Callable[[Project, Meta], str | None] = lambda _project, _meta: None
+    # what its record must say it was made with, from the config: record key → value
+    # (a record that says otherwise, e.g. another energy model, is stale)
+    settings: Callable[[Config], Mapping[str, Any]] = lambda _config: {}
     short: str = ""  # a column title where the name is too wide (default: the name)
     threads: str = compute.ALL  # its CPU thread policy: compute.ONE or compute.ALL
 
@@ -90,6 +95,16 @@ class Stage:
         """Every section its stamp covers: `[data]/[model]/[train]/[convert]`."""
         return "/".join(f"[{s}]" for s in (*self.inherits, *self.sections))
 
+    def unlike_config(self, config: Config, made_with: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings in `made_with` (a record, or the options a run was given) that
+        differ from what `config` says: key → the value in `made_with`. A key it does not
+        record is not compared (older records)."""
+        return {
+            key: made_with[key]
+            for key, wanted in self.settings(config).items()
+            if key in made_with and made_with[key] != wanted
+        }
+
     def input_digests(self, paths: Layout) -> dict[str, str]:
         """What its record stores under `inputs`: the digest of each input, by key."""
         return {key: file_digest(paths.path(key)) for key in self.inputs}
@@ -98,7 +113,7 @@ class Stage:
     def is_current(self, project: Project) -> bool:
         """Its record exists and was made from the current config."""
         meta = layout.read_json_or_none(project.layout.path(self.record))
-        if meta is None:
+        if meta is None or self.unlike_config(project.config, meta):
             return False
         return meta.get("stamp", {}).get("config_hash") == self.config_hash(project.config)
 
@@ -276,8 +291,18 @@ def _tune_metric(meta: Meta) -> str | None:
 def _report_metric(meta: Meta) -> str | None:
     grid = meta.get("methods", {}).get("bsf_grid", {})
     if grid.get("reduction_pct") is not None:
-        return f"energy {-grid['reduction_pct']:+.1f}%"
+        return display.energy_change(grid["reduction_pct"], meta.get("energy_model"))
     return "BSF misses target" if meta.get("methods") else None
+
+
+def _report_settings(config: Config) -> dict[str, Any]:
+    """The report options (`--energy`, `--numerics`, `--target`) as project.toml sets them,
+    under the keys report.json records them by."""
+    return {
+        "energy_model": config.energy.model,
+        "numerics": config.fusion.numerics,
+        "target_fraction": config.fusion.target,
+    }
 
 
 def _optional(key: str, text: Callable[[Any], str]) -> Callable[[Meta], str | None]:
@@ -338,6 +363,7 @@ REPORT = Stage(
     inputs=(layout.ALPHA_NPZ, layout.manifest_key("test")),
     metric=_report_metric,
     seconds=lambda meta: meta.get("seconds"),
+    settings=_report_settings,
     short="rep",
     threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks
 )

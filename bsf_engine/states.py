@@ -65,8 +65,18 @@ class Numerics(StrEnum):
 
 
 class EnergyModel(StrEnum):
+    """How the report costs a timestep: `spikesim` from layer shapes, `syops` from the
+    recorded spike counts. Energies from different models do not compare."""
+
     SPIKESIM = "spikesim"
     SYOPS = "syops"
+
+    @property
+    def label(self) -> str:
+        return ENERGY_MODEL_LABELS[self]
+
+
+ENERGY_MODEL_LABELS = {EnergyModel.SPIKESIM: "SpikeSim", EnergyModel.SYOPS: "SyOPs"}
 
 
 def choices(enum_type: type[StrEnum]) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import layout
+from . import display, layout
 from .display import duration, number
 from .errors import BsfError
 from .layout import Layout
@@ -37,6 +37,7 @@ __all__ = [
     "artifact_stamps",
     "energy_view",
     "format_event",
+    "mixed_models_note",
     "project_row",
     "project_runs",
     "run_row",
@@ -246,8 +247,14 @@ class ProjectRow:
     states: dict[str, StageState] = field(default_factory=dict)
     ann_accuracy: float | None = None
     reduction: float | None = None  # BSF-grid energy reduction at the target, %
+    energy_model: str | None = None  # what costed `reduction` (report.json's)
     running: str | None = None
     error: str | None = None
+
+    @property
+    def energy(self) -> str:
+        """`SpikeSim energy -9.2%`: the reduction, named by its model."""
+        return display.energy_change(self.reduction, self.energy_model)
 
 
 def project_row(folder: Path) -> ProjectRow:
@@ -266,6 +273,7 @@ def project_row(folder: Path) -> ProjectRow:
     report = layout.read_json_or_none(paths.report_json)
     if report:
         row.reduction = report.get("methods", {}).get(Method.BSF_GRID, {}).get("reduction_pct")
+        row.energy_model = report.get("energy_model")
     return row
 
 
@@ -330,6 +338,11 @@ class EnergyView:
     methods: dict[str, dict[str, Any]]
     note: str = ""
 
+    @property
+    def model_label(self) -> str:
+        """The energy model as its numbers are labelled (`SpikeSim`)."""
+        return display.energy_model(self.model)
+
 
 def energy_view(folder: Path, model: str | None = None, fraction: float | None = None):
     """report.json's curves, with the target (and, where it can, the energy model)
@@ -357,12 +370,27 @@ def energy_view(folder: Path, model: str | None = None, fraction: float | None =
             )
         else:
             model = report["energy_model"]
-            note = "SyOPs needs per-layer spike counts: run `bsf report --energy syops`"
+            note = (
+                "SyOPs needs per-layer spike counts: `bsf report --energy syops` prints it "
+                "(report.json stays the project's)"
+            )
     fraction = fraction if fraction is not None else report["target_fraction"]
     basis = report.get("ann_accuracy") or float(accuracy[Method.FINAL][-1])
     target = fraction * basis
     methods = report_stage.headline(accuracy, energy, target, numerics)
     return EnergyView(accuracy, energy, target, fraction, model, methods, note)
+
+
+def mixed_models_note(models: dict[str, str | None]) -> str:
+    """A warning when the projects compared (name → its report's energy model) were
+    costed by different models, whose energies do not compare; '' when they were not."""
+    by_model: dict[str, list[str]] = {}
+    for name, model in models.items():
+        by_model.setdefault(display.energy_model(model), []).append(name)
+    if len(by_model) < 2:
+        return ""
+    which = "; ".join(f"{label}: {', '.join(names)}" for label, names in by_model.items())
+    return f"energy models differ ({which}): compare energies within one model only"
 
 
 # spikes ---------------------------------------------------------------------------------

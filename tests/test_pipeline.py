@@ -137,3 +137,37 @@ def test_a_finished_projects_stages_can_each_run_alone(handmade_folder) -> None:
     project = Project.open(handmade_folder)
     for name in stages.NAMES:
         assert pipeline.missing_before(project, [name]) == []
+
+
+def test_the_report_follows_the_energy_model_and_numerics_of_project_toml(
+    handmade_folder,
+) -> None:
+    """report.json is out of date when project.toml's [energy] model or [fusion] numerics
+    changed, and when it records options unlike project.toml's (a variant an older bsf
+    wrote in its place): `bsf run` redoes it."""
+    folder = handmade_folder
+    toml = folder / "project.toml"
+    text = toml.read_text()
+    redone = {"energy": ["report"], "fusion": ["tune", "simulate-test", "report"]}
+    for section, added in (("energy", 'model = "syops"'), ("fusion", 'numerics = "reference"')):
+        toml.write_text(f"{text}\n[{section}]\n{added}\n")
+        status = pipeline.status(Project.open(folder))
+        assert status["report"].state == "stale", added
+        assert status["report"].reasons == ["[fusion]/[energy] changed since"]
+        assert pipeline.plan(status) == redone[section]
+    toml.write_text(text)
+    project = Project.open(folder)
+    assert pipeline.status(project)["report"].state == "done"
+    report = json.loads((folder / "report.json").read_text())
+    (folder / "report.json").write_text(
+        json.dumps({**report, "energy_model": "syops", "numerics": "reference"})
+    )
+    status = pipeline.status(project)["report"]
+    assert (status.state, status.reasons) == (
+        "stale",
+        [
+            "made with energy_model syops, project.toml says spikesim",
+            "made with numerics reference, project.toml says exact",
+        ],
+    )
+    assert not stages.REPORT.is_current(project)

@@ -81,12 +81,14 @@ def test_tune_then_report_end_to_end(simulated, tmp_path, cli) -> None:
     final = result["curves"]["accuracy"]["final"]
     assert final[-1] == pytest.approx(result["methods"]["final"]["accuracy_at_T"])
     syops = report.run(project, energy="syops")
-    assert syops["energy_model"] == "syops"
+    assert syops["energy_model"] == "syops" and syops["variant"] == "syops"
+    assert json.loads((folder / "report.json").read_text()) == saved  # still the project's
+    assert json.loads((folder / "report-syops.json").read_text())["energy_model"] == "syops"
     assert syops["curves"]["energy_J"]["bsf_grid"][-1] > syops["curves"]["energy_J"]["final"][-1]
     # the command: table, plot, json, csv
     result = cli("report", folder, "--csv", tmp_path / "csv")
     assert result.exit_code == 0, result.stderr
-    assert "BSF grid" in result.stdout and "accuracy against energy" in result.stdout
+    assert "BSF grid" in result.stdout and "accuracy against SpikeSim energy" in result.stdout
     assert (tmp_path / "csv" / "curves.csv").read_text().startswith("t,acc_final,")
     data = json.loads(cli("report", folder, "--json", "--target", "0.9").stdout)
     assert data["target_fraction"] == 0.9

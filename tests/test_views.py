@@ -188,3 +188,34 @@ def test_batches_and_samples_are_numbered_from_0_in_one_place(tmp_path) -> None:
     (project / "project.toml").write_text("")
     assert views.spike_folder(project / "spikes" / "test") == (project, "test")
     assert views.spike_folder(tmp_path / "snn_vgg11") == (tmp_path / "snn_vgg11", None)
+
+
+def test_every_energy_number_names_its_model(finished, tmp_path) -> None:
+    from bsf_engine import display
+
+    from .handmade import PROJECT, make_finished_project
+
+    reduction = json.loads((finished / "report.json").read_text())["methods"]["bsf_grid"][
+        "reduction_pct"
+    ]
+    assert reduction is not None
+    row = views.project_row(finished)
+    assert row.energy_model == "spikesim"
+    assert row.energy == f"SpikeSim energy {-reduction:+.1f}%"
+    status = views.stage_rows(project_status(Project.open(finished)))
+    assert status[-1].metric == row.energy  # `bsf status` and the Overview tab
+    assert views.energy_view(finished).model_label == "SpikeSim"
+    assert display.energy_change(None, "syops") == "—"
+    assert display.energy_change(12.5, "syops", digits=2) == "SyOPs energy -12.50%"
+    assert display.energy_model(None) == "model unknown"
+
+    syops = make_finished_project(tmp_path / "other", PROJECT + '\n[energy]\nmodel = "syops"\n')
+    other = views.project_row(syops)
+    assert other.energy.startswith("SyOPs energy ")
+    assert views.energy_view(syops).model_label == "SyOPs"
+    note = views.mixed_models_note({"tiny": row.energy_model, "other": other.energy_model})
+    assert note == (
+        "energy models differ (SpikeSim: tiny; SyOPs: other): compare energies within one "
+        "model only"
+    )
+    assert views.mixed_models_note({"tiny": "spikesim", "copy": "spikesim"}) == ""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from ..display import STATE_STYLE, duration, number, when
+from ..display import STATE_STYLE, duration, energy_model, number, when
 from ..events import Events
 from ..states import Method
 from .app import STATE
@@ -136,7 +136,7 @@ def status_table(status: dict[str, Any]) -> Table:
 def report_table(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"test split: {result['samples']} samples, T = {result['timesteps']}, "
-        f"{result['energy_model']} energy; target {100 * result['target']:.2f}% "
+        f"{energy_model(result.get('energy_model'))} energy; target {100 * result['target']:.2f}% "
         f"({100 * result['target_fraction']:g}% of {result['target_basis']})",
         title_justify="left",
         caption=_report_caption(result),
@@ -193,7 +193,7 @@ def report_plot(result: dict[str, Any], width: int, color: bool) -> str:
         keep = np.unique(np.geomspace(1, len(energy), 300).astype(int) - 1)
         series[method.label] = (energy[keep], accuracy[keep])
     return plots.curves(
-        "accuracy against energy (µJ, log scale)",
+        f"accuracy against {energy_model(result.get('energy_model'))} energy (µJ, log scale)",
         series,
         max(40, min(width, 140)),
         18,

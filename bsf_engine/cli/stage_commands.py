@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .. import stages
+from .. import layout, stages
 from ..config.schema import FusionSection, SimulateSection, choices_of, words
 from ..config.template import PRESETS
 from ..stages import SIMULATIONS
@@ -240,7 +240,9 @@ def report(
 
     With reference numerics the fusion, the SpikeSim rows (both AvgPool rows, their
     final-only sum) and the AUC are the authors'; report.json records the numerics and
-    the α files it used."""
+    the α files it used. With an energy model, target or numerics other than
+    project.toml's the report is a variant: kept as report-<variant>.json, while
+    report.json stays the project's."""
     from .. import report as report_stage
     from ..reference_run import is_reference_folder
     from ..tune import check_numerics
@@ -252,6 +254,7 @@ def report(
     if csv_dir:
         _check_csv_folder(Path(csv_dir))  # before any work: a bad --csv must not cost a report
     path = Path(project)
+    variant = None
     with RichEvents(err) as events:
         if is_reference_folder(path):
             from ..reference_run import report_reference
@@ -271,6 +274,14 @@ def report(
                 result = stages.REPORT.run(
                     p, events, energy=energy, target=target, numerics=numerics, threads=threads
                 )
+            if result.get("variant"):
+                variant = p.layout.report_variant(result["variant"])
+    if variant is not None:
+        err.print(
+            f"wrote {variant}, a variant: {variant.with_name(layout.REPORT_JSON)} stays the "
+            "project's report (set these options in project.toml and `bsf run` to change it)",
+            markup=False,
+        )
     if csv_dir:
         for written in report_stage.write_csv(result, Path(csv_dir)):
             err.print(f"wrote {written}")

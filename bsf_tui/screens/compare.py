@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from bsf_engine import views
+from bsf_engine import display, views
 
 from ..format import energy, percent
 from ..widgets.plotting import log_ticks, log_x
@@ -29,6 +30,9 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        note = Static(id="compare-note")  # shown when the projects' energy models differ
+        note.display = False
+        yield note
         yield RowTable(id="compare-table", cursor_type="row")
         yield PlotextPlot(id="compare-plot")
         yield Footer()
@@ -41,6 +45,7 @@ class CompareScreen(Screen):
             "ANN acc",
             "final t",  # steps to the target; short so that AUC fits in 80 columns
             "BSF t",
+            "model",  # the energy model that costed the energy and reduction columns
             "energy (BSF)",
             "reduction",
             "AUC",
@@ -63,7 +68,7 @@ class CompareScreen(Screen):
         for i, (folder, view, row) in enumerate(shown):
             if view is None:
                 table.add_row(
-                    folder.name, percent(row.ann_accuracy), "—", "—", "—", "no report yet", ""
+                    folder.name, percent(row.ann_accuracy), "—", "—", "", "—", "no report yet", ""
                 )
                 continue
             final, grid = view.methods["final"], view.methods["bsf_grid"]
@@ -72,6 +77,7 @@ class CompareScreen(Screen):
                 percent(row.ann_accuracy),
                 str(final["steps_to_target"] or "—"),
                 str(grid["steps_to_target"] or "—"),
+                view.model_label,
                 energy(grid["energy_to_target_J"]),
                 "—" if grid["reduction_pct"] is None else f"{grid['reduction_pct']:.2f}%",
                 "—" if grid["auc_increase_pct"] is None else f"{grid['auc_increase_pct']:+.2f}%",
@@ -87,11 +93,17 @@ class CompareScreen(Screen):
                     view.accuracy[method][keep].tolist(),
                     color=color,
                     marker=marker,
-                    label=f"{folder.name} {views.METHOD_LABELS[method]}",
+                    label=f"{folder.name} {views.METHOD_LABELS[method]} ({view.model_label})",
                 )
+        models = {f.name: v.model for f, v, _ in shown if v is not None}
+        note = views.mixed_models_note(models)
+        shown_note = self.query_one("#compare-note", Static)
+        shown_note.update(Text(note, style="yellow"))
+        shown_note.display = bool(note)
         if spans:
             log_ticks(plt, min(spans), max(spans))
-        plt.xlabel("energy (µJ, log)")
+        labels = sorted({display.energy_model(m) for m in models.values()})
+        plt.xlabel(" or ".join(labels) + " energy (µJ, log)" if labels else "energy (µJ, log)")
         plt.ylabel("accuracy")
         plt.title("final only (dots) and BSF grid (bold) per project")
         plot.refresh()

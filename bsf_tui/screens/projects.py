@@ -60,7 +60,7 @@ class ProjectsScreen(Screen):
         for stage in stages.STAGES:
             table.add_column(stage.short, key=stage.name)
         table.add_column("ANN acc", key="ann")
-        table.add_column("BSF energy", key="reduction")
+        table.add_column("BSF at target", key="reduction")
         table.add_column("run", key="run")
         self.query_one("#projects-title", Static).update(f"[b]Projects[/b] in {self.projects_dir}")
         self.refresh_rows()
@@ -105,7 +105,7 @@ class ProjectsScreen(Screen):
         for stage in stages.NAMES:
             cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
         cells["ann"] = percent(row.ann_accuracy)
-        cells["reduction"] = "—" if row.reduction is None else f"{-row.reduction:+.1f}%"
+        cells["reduction"] = row.energy
         cells["run"] = row.error or (row.running or "")
         return cells
 

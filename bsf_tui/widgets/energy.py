@@ -79,7 +79,7 @@ class EnergyPane(Widget, can_focus=True):
             return
         self.model, self.fraction = view.model, view.target_fraction
         info.update(
-            f"[b]{view.model}[/b] energy · target {100 * view.target:.2f}% "
+            f"[b]{view.model_label}[/b] energy · target {100 * view.target:.2f}% "
             f"({100 * view.target_fraction:.0f}% of the ANN)   "
             f"[dim]m model, +/− target[/dim]"
             + (f"\n[yellow]{view.note}[/yellow]" if view.note else "")
@@ -115,7 +115,7 @@ class EnergyPane(Widget, can_focus=True):
         plt.hline(view.target, "green")
         if spans:
             log_ticks(plt, min(spans), max(spans))
-        plt.xlabel("energy (µJ, log)")
+        plt.xlabel(f"{view.model_label} energy (µJ, log)")
         plt.ylabel("accuracy")
         plot.refresh()
 

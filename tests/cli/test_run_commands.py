@@ -18,7 +18,7 @@ def test_run_does_everything_then_nothing(finished_project, cli) -> None:
     folder, result = finished_project
     assert result.exit_code == 0, result.stderr
     assert "report" in result.stdout and "BSF grid" in result.stdout  # the report table
-    assert "accuracy against energy" in result.stdout  # and its plot
+    assert "accuracy against SpikeSim energy" in result.stdout  # and its plot
     assert set(states(folder).values()) == {"done"}
     again = cli("run", folder)
     assert again.exit_code == 0 and "every stage is done" in again.stderr

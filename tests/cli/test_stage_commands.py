@@ -3,6 +3,7 @@ errors that leave files alone."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import torch
@@ -206,3 +207,37 @@ def test_a_folder_in_the_lock_files_place_is_named(handmade_folder, cli) -> None
         result = cli(command, folder, *(("--from", "report") if command == "run" else ()))
         assert (result.exit_code, result.stderr) == (2, message), command
     assert (folder / ".bsf.lock").is_dir()
+
+
+def test_a_report_with_other_options_is_a_variant_beside_the_projects(handmade_folder, cli) -> None:
+    """`bsf report --energy syops` (or --numerics, --target unlike project.toml's) never
+    replaces report.json: `bsf run` and `bsf status` still show the project's SpikeSim
+    report, and the variant is kept under a name that says what it is."""
+    folder = handmade_folder
+    project_report = (folder / "report.json").read_bytes()
+    result = cli("report", folder, "--energy", "syops", "--json")
+    assert result.exit_code == 0, result.stderr
+    variant = json.loads(result.stdout)
+    assert (variant["energy_model"], variant["variant"]) == ("syops", "syops")
+    assert json.loads((folder / "report-syops.json").read_text())["methods"] == variant["methods"]
+    assert f"wrote {folder / 'report-syops.json'}, a variant" in result.stderr
+    assert (folder / "report.json").read_bytes() == project_report
+    table = cli("report", folder, "--numerics", "reference", "--target", "0.9")
+    assert table.exit_code == 0, table.stderr
+    assert "SpikeSim energy; target" in table.stdout
+    assert (folder / "report-reference-target0.9.json").is_file()
+    assert (folder / "report.json").read_bytes() == project_report
+
+    status = cli("status", folder)
+    assert status.exit_code == 0 and "SpikeSim energy -" in status.stdout
+    assert "SyOPs" not in status.stdout and "stale" not in status.stdout
+    run = cli("run", folder)
+    assert run.exit_code == 0, run.stderr
+    assert "every stage is done" in run.stderr
+    assert "SpikeSim energy; target" in run.stdout and "SyOPs" not in run.stdout
+    assert "accuracy against SpikeSim energy" in run.stdout
+
+    # options equal to project.toml's make the project's report, not a variant
+    result = cli("report", folder, "--energy", "spikesim", "--target", "0.97", "--json")
+    assert "variant" not in json.loads(result.stdout) and "a variant" not in result.stderr
+    assert json.loads((folder / "report.json").read_text())["energy_model"] == "spikesim"

@@ -304,3 +304,38 @@ async def test_a_new_stage_shows_in_the_tables(handmade, with_extra_stage) -> No
         screen = await open_tiny(pilot)
         stages = screen.query_one("#stages", DataTable)
         await wait_until(pilot, lambda: "missing" in str(stages.get_cell("extra", "state")))
+
+
+@sync
+async def test_compare_labels_each_projects_energy_model(handmade) -> None:
+    """Two projects costed by different energy models: each row names its model, the
+    screen says they do not compare, and the projects list names them too."""
+    from bsf_tui.screens.compare import CompareScreen
+
+    from ..handmade import PROJECT, make_finished_project
+
+    make_finished_project(handmade / "other", PROJECT + '\n[energy]\nmodel = "syops"\n')
+    app = BsfApp(handmade, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        keys = [row.value for row in table.rows]
+        for name in ("tiny", "other"):
+            key = next(k for k in keys if k.endswith(name))
+            await wait_until(pilot, lambda k=key: "energy" in str(table.get_cell(k, "reduction")))
+        cells = {k.rsplit("/", 1)[-1]: str(table.get_cell(k, "reduction")) for k in keys}
+        assert cells["tiny"].startswith("SpikeSim energy ")
+        assert cells["other"].startswith("SyOPs energy ")
+        for index, key in enumerate(keys):
+            if key.endswith(("tiny", "other")):
+                table.move_cursor(row=index)
+                await pilot.press("space")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        compare = app.screen.query_one("#compare-table", DataTable)
+        await wait_until(pilot, lambda: compare.row_count == 2)
+        models = {compare.get_row_at(i)[0]: compare.get_row_at(i)[4] for i in range(2)}
+        assert models == {"tiny": "SpikeSim", "other": "SyOPs"}
+        note = app.screen.query_one("#compare-note", Static)
+        assert note.display
+        assert "energy models differ (SyOPs: other; SpikeSim: tiny)" in text_of(note)
