@@ -74,6 +74,13 @@ def number(value: object, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def progress_share(task: str, done: int, total: int | None, unit: str = "") -> str:
+    """How far a task is: `3/10`, with its unit only where the task's name does not
+    already say it (`epoch 3/10`, not `epoch 3/10 epoch`; `calibrate 64/512 image`)."""
+    share = f"{done}/{total}" if total else str(done)
+    return share if not unit or task.startswith(unit) else f"{share} {unit}"
+
+
 def energy_model(model: str | None) -> str:
     """An energy model's name as shown beside its numbers (`SpikeSim`); a report that
     records none says so."""
@@ -85,9 +92,12 @@ def energy_model(model: str | None) -> str:
         return str(model)
 
 
-def energy_change(reduction_pct: float | None, model: str | None, digits: int = 1) -> str:
+def energy_change(
+    reduction_pct: float | None, model: str | None, digits: int = 1, noun: bool = True
+) -> str:
     """BSF's energy change at the target, named by the model that costed it:
-    `SpikeSim energy -9.2%` for a 9.2% reduction; `—` when BSF misses the target."""
+    `SpikeSim energy -9.2%` for a 9.2% reduction (`SpikeSim -9.2%` without the noun, for a
+    column whose header says energy); `—` when BSF misses the target."""
     if reduction_pct is None:
         return "—"
-    return f"{energy_model(model)} energy {-reduction_pct:+.{digits}f}%"
+    return f"{energy_model(model)}{' energy' if noun else ''} {-reduction_pct:+.{digits}f}%"

@@ -175,10 +175,12 @@ def format_event(event: dict[str, Any]) -> str | None:
     stage = event.get("stage") or "-"
     kind = event.get("kind")
     if kind == "progress":
-        total = event.get("total")
-        share = f"{event.get('done')}/{total}" if total else str(event.get("done"))
+        task = str(event.get("task"))
+        share = display.progress_share(
+            task, event.get("done"), event.get("total"), event.get("unit", "")
+        )
         extra = " ".join(f"{k}={number(v)}" for k, v in event.items() if k not in EVENT_FIELDS)
-        text = f"{event.get('task')} {share} {event.get('unit', '')} {extra}".rstrip()
+        text = f"{task} {share} {extra}".rstrip()
     elif kind == "metric":
         context = " ".join(f"{k}={number(v)}" for k, v in event.items() if k not in METRIC_FIELDS)
         text = f"{event.get('name')} = {number(event.get('value'))} {context}".rstrip()

@@ -90,7 +90,9 @@ def test_event_lines(monkeypatch) -> None:
         assert views.format_event(end) == "00:00:00 -             end      failed — boom"
         batch = {"time": 0, "stage": "train", "kind": "progress", "task": "batch", "done": 1}
         batch.update(total=34, unit="batch", loss=2.3594777584075928, acc=0.0625)
-        assert views.format_event(batch).endswith("batch 1/34 batch loss=2.36 acc=0.0625")
+        assert views.format_event(batch).endswith("batch 1/34 loss=2.36 acc=0.0625")
+        calibrate = {**batch, "task": "calibrate", "unit": "image", "done": 64, "total": 512}
+        assert views.format_event(calibrate).endswith("calibrate 64/512 image loss=2.36 acc=0.0625")
         metric = {"time": 0, "stage": "train", "kind": "metric", "name": "lr", "value": 0.05}
         assert views.format_event({**metric, "epoch": 3}).endswith("metric   lr = 0.05 epoch=3")
         assert views.format_event({"time": 0, "kind": "unknown"}) is None

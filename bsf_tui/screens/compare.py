@@ -30,9 +30,7 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        note = Static(id="compare-note")  # shown when the projects' energy models differ
-        note.display = False
-        yield note
+        yield Static(id="compare-note")  # which energy model costed the energies
         yield RowTable(id="compare-table", cursor_type="row")
         yield PlotextPlot(id="compare-plot")
         yield Footer()
@@ -45,7 +43,6 @@ class CompareScreen(Screen):
             "ANN acc",
             "final t",  # steps to the target; short so that AUC fits in 80 columns
             "BSF t",
-            "model",  # the energy model that costed the energy and reduction columns
             "energy (BSF)",
             "reduction",
             "AUC",
@@ -68,7 +65,7 @@ class CompareScreen(Screen):
         for i, (folder, view, row) in enumerate(shown):
             if view is None:
                 table.add_row(
-                    folder.name, percent(row.ann_accuracy), "—", "—", "", "—", "no report yet", ""
+                    folder.name, percent(row.ann_accuracy), "—", "—", "—", "no report yet", ""
                 )
                 continue
             final, grid = view.methods["final"], view.methods["bsf_grid"]
@@ -77,7 +74,6 @@ class CompareScreen(Screen):
                 percent(row.ann_accuracy),
                 str(final["steps_to_target"] or "—"),
                 str(grid["steps_to_target"] or "—"),
-                view.model_label,
                 energy(grid["energy_to_target_J"]),
                 "—" if grid["reduction_pct"] is None else f"{grid['reduction_pct']:.2f}%",
                 "—" if grid["auc_increase_pct"] is None else f"{grid['auc_increase_pct']:+.2f}%",
@@ -96,13 +92,14 @@ class CompareScreen(Screen):
                     label=f"{folder.name} {views.METHOD_LABELS[method]} ({view.model_label})",
                 )
         models = {f.name: v.model for f, v, _ in shown if v is not None}
-        note = views.mixed_models_note(models)
-        shown_note = self.query_one("#compare-note", Static)
-        shown_note.update(Text(note, style="yellow"))
-        shown_note.display = bool(note)
+        # the table has no room for a model column at 80×24: the line above it names the
+        # model, or warns that the projects' models differ
+        mixed = views.mixed_models_note(models)
+        labels = sorted({display.energy_model(m) for m in models.values()})
+        note = Text(mixed, style="yellow") if mixed else Text(f"energy model: {', '.join(labels)}")
+        self.query_one("#compare-note", Static).update(note)
         if spans:
             log_ticks(plt, min(spans), max(spans))
-        labels = sorted({display.energy_model(m) for m in models.values()})
         plt.xlabel(" or ".join(labels) + " energy (µJ, log)" if labels else "energy (µJ, log)")
         plt.ylabel("accuracy")
         plt.title("final only (dots) and BSF grid (bold) per project")

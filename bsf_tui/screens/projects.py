@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from bsf_engine import stages, views
+from bsf_engine import display, stages, views
 from bsf_engine.layout import Layout, find_projects
+from bsf_engine.states import StageState
 
 from ..format import LEGEND, badge, legend, percent
 from ..widgets.tables import RowTable
@@ -50,6 +52,9 @@ class ProjectsScreen(Screen):
         yield Header()
         yield Static(id="projects-title")
         yield RowTable(id="projects", cursor_type="row", zebra_stripes=True)
+        # the highlighted project's run or error: a run id (20 characters) or an error has
+        # no room as a column at 80×24
+        yield Static(id="project-info")
         yield Static(legend(LEGEND), id="legend")
         yield Footer()
 
@@ -60,8 +65,7 @@ class ProjectsScreen(Screen):
         for stage in stages.STAGES:
             table.add_column(stage.short, key=stage.name)
         table.add_column("ANN acc", key="ann")
-        table.add_column("BSF at target", key="reduction")
-        table.add_column("run", key="run")
+        table.add_column("BSF energy", key="reduction")  # its change at the target
         self.query_one("#projects-title", Static).update(f"[b]Projects[/b] in {self.projects_dir}")
         self.refresh_rows()
         self.set_interval(POLL_SECONDS, self.refresh_rows)
@@ -95,6 +99,7 @@ class ProjectsScreen(Screen):
                     del self.rows[key]
             if added:  # a new project goes where its name sorts, not at the end
                 table.sort("name")
+        self._show_info()
         if not rows:
             self.query_one("#projects-title", Static).update(
                 f"[b]Projects[/b] in {self.projects_dir}: none yet — press [b]n[/b] to create one"
@@ -105,9 +110,31 @@ class ProjectsScreen(Screen):
         for stage in stages.NAMES:
             cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
         cells["ann"] = percent(row.ann_accuracy)
-        cells["reduction"] = row.energy
-        cells["run"] = row.error or (row.running or "")
+        cells["reduction"] = display.energy_change(row.reduction, row.energy_model, noun=False)
         return cells
+
+    @on(DataTable.RowHighlighted)
+    def _show_info(self) -> None:
+        row = self._current()
+        info = self.query_one("#project-info", Static)
+        if row is None:
+            info.update("")
+        elif row.error is not None:
+            info.update(Text(f"{row.name}: {row.error}", style="red"))
+        elif row.running is not None:
+            info.update(
+                Text.assemble(
+                    ("▶ ", "bold cyan"),
+                    f"{row.name}: run {row.running} is running — ",
+                    ("enter", "bold"),
+                    " then ",
+                    ("2", "bold"),
+                    " watches it",
+                )
+            )
+        else:
+            done = sum(state == StageState.DONE for state in row.states.values())
+            info.update(f"{row.name}: {done} of {len(stages.NAMES)} stages done")
 
     def _current(self) -> views.ProjectRow | None:
         table = self.query_one(DataTable)

@@ -23,9 +23,10 @@ from bsf_engine.runs.status import project_status
 from .. import format as fmt
 
 POLL_SECONDS = 2.0
-# the longest values: `simulate-test`, `cancelled`, `12-02 19:35`, `59.9 min`; key metric
+# the longest values: `simulate-test`, `cancelled`, `12-02 19:35`, `59.9 min`,
+# `α_grid(T) 0, α_emp(T) 1` (`SpikeSim energy -7.4%` is shorter); key metric
 # and note are free text and grow with what arrives
-COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 8, "key metric": 17, "note": None}
+COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 8, "key metric": 23, "note": None}
 
 
 class OverviewPane(Widget):

@@ -4,8 +4,10 @@ own log scale re-applies the log when a figure is built twice), and index thinni
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from textual_plotext import PlotextPlot
 
 
 def log_x(values: np.ndarray) -> np.ndarray:
@@ -40,3 +42,40 @@ def log_evenly(n: int, most: int) -> np.ndarray:
     if n <= most:
         return np.arange(n)
     return np.unique(np.geomspace(1, n, most).round().astype(int) - 1)
+
+
+def timestep_ticks(plt, steps: int, width: int) -> None:
+    """x from timestep 1 to T with whole-number ticks, about one per 12 columns."""
+    plt.xlim(1, max(steps, 2))
+    count = max(2, min(steps, width // 12))
+    plt.xticks(sorted({round(float(v)) for v in np.linspace(1, max(steps, 1), count)}))
+
+
+def class_rows(plt, classes: int, rows: int) -> int:
+    """y rows for classes 0 … K−1, one tick per text row: a row per class when the plot
+    is tall enough, else `per_row` classes share a row, labelled `0-1`. Returns per_row:
+    plot class k at y = k // per_row. (Ticks that fall on one row would make plotext
+    pick either label.)"""
+    per_row = max(1, math.ceil(classes / max(rows, 1)))
+    shown = math.ceil(classes / per_row)
+    plt.ylim(-0.5, shown - 0.5)
+    labels = []
+    for r in range(shown):
+        low, high = r * per_row, min(classes, (r + 1) * per_row) - 1
+        labels.append(str(low) if low == high else f"{low}-{high}")
+    plt.yticks(list(range(shown)), labels)
+    return per_row
+
+
+class SizedPlot(PlotextPlot):
+    """A plot whose ticks depend on its size: `sized(plt, width, height)` runs each time
+    it draws, when the size is known (it is not yet when the data arrives)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sized: Callable[[object, int, int], None] | None = None
+
+    def render(self):
+        if self.sized is not None:
+            self.sized(self.plt, self.size.width, self.size.height)
+        return super().render()

@@ -15,7 +15,7 @@ from textual.scrollbar import ScrollTo, ScrollUp
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Log, ProgressBar, Static
 
-from bsf_engine import views
+from bsf_engine import display, views
 from bsf_engine.display import styled_state
 from bsf_engine.errors import BsfError
 from bsf_engine.runs import store
@@ -25,6 +25,9 @@ from .. import format as fmt
 
 RUNS_POLL = 1.0
 EVENTS_POLL = 0.3
+
+
+RUN_COLUMNS = ("run", "state", "stage", "started", "took")
 
 
 @dataclass
@@ -52,7 +55,7 @@ class TaskProgress:
 def task_text(task: TaskProgress, state: RunState) -> str:
     """A progress bar's label: rate and ETA while its run is live; where it stopped once
     the run was cancelled, failed or lost (a run that ended has no ETA)."""
-    share = f"{task.done}/{task.total or '?'} {task.unit}"
+    share = display.progress_share(task.task, task.done, task.total, task.unit)
     unfinished = task.total is None or task.done < task.total
     if not state.live:
         if unfinished and state != RunState.DONE:
@@ -154,7 +157,8 @@ class RunsPane(Widget):
 
     def on_mount(self) -> None:
         table = self.query_one("#run-list", DataTable)
-        for column in ("run", "state", "stage", "started", "took", "stages"):
+        # no "stages" column: the plan is in the line under the list (80×24 has no room)
+        for column in RUN_COLUMNS:
             table.add_column(column, key=column)
         self.poll_runs()
         self.set_interval(RUNS_POLL, self.poll_runs)
@@ -175,17 +179,14 @@ class RunsPane(Widget):
             row = (
                 run_id,
                 styled_state(run.state),
-                run.stage or "",
+                run.progress,  # `simulate-test 5/6`
                 fmt.clock(run.started_at),
                 fmt.duration(run.seconds),
-                " → ".join(run.stages),
             )
             if run_id not in self.run_rows:
                 table.add_row(*row, key=run_id)
             elif self.run_rows[run_id] != row:
-                for column, value in zip(
-                    ("run", "state", "stage", "started", "took", "stages"), row
-                ):
+                for column, value in zip(RUN_COLUMNS, row, strict=True):
                     # a cell keeps its first width unless told: `running` → `cancelled`
                     table.update_cell(run_id, column, value, update_width=True)
             self.run_rows[run_id] = row
@@ -298,10 +299,11 @@ class RunsPane(Widget):
 
     def _info(self, run: views.RunRow) -> None:
         text = f"run [b]{run.id}[/b]  {styled_state(run.state)}"
-        if run.stage:
-            text += f"  stage {run.stage}"
         if run.detached:
             text += f"  (detached, pid {run.pid})"
+        if run.stages:
+            where = f"stage {run.progress} of " if run.progress else "stages "
+            text += "\n" + where + " → ".join(run.stages)
         failed = run.state in (RunState.FAILED, RunState.LOST)
         if failed or (run.state == RunState.CANCELLED and run.error):
             error = run.error or "its process ended without an end event"

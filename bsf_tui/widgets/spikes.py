@@ -12,9 +12,10 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from bsf_engine import layout, views
+
+from .plotting import SizedPlot, class_rows, timestep_ticks
 
 # plotext drops a title wider than its plot less 4 columns: at 80 columns each of the four
 # plots is 40 wide, so every title here is at most 36 characters
@@ -46,13 +47,13 @@ class SpikesPane(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="spikes-info")
         with Grid(id="spike-grid"):
-            yield PlotextPlot(id="raster-final")
-            yield PlotextPlot(id="raster-ic")
-            yield PlotextPlot(id="counts")
-            yield PlotextPlot(id="posterior")
+            yield SizedPlot(id="raster-final")
+            yield SizedPlot(id="raster-ic")
+            yield SizedPlot(id="counts")
+            yield SizedPlot(id="posterior")
 
     def on_mount(self) -> None:
-        for plot in self.query(PlotextPlot):
+        for plot in self.query(SizedPlot):
             plot.can_focus = False
         self.load()
 
@@ -64,10 +65,11 @@ class SpikesPane(Widget, can_focus=True):
     def _apply(self, sample: views.SampleView | None) -> None:
         self.sample = sample
         info = self.query_one("#spikes-info", Static)
-        plots = {p.id: p for p in self.query(PlotextPlot)}
+        plots = {p.id: p for p in self.query(SizedPlot)}
         for plot in plots.values():
             plot.plt.clear_data()
             plot.plt.clear_figure()
+            plot.sized = None
         if sample is None:
             info.update(f"No {self.split} spikes yet: run simulate-{self.split}.")
             for plot in plots.values():
@@ -101,6 +103,7 @@ class SpikesPane(Widget, can_focus=True):
                 counts[:, k].tolist(),
                 label=f"{k}" + (" (label)" if k == sample.label else ""),
             )
+        plots["counts"].sized = lambda plt, width, _: timestep_ticks(plt, steps, width)
         plt.title("final head: cumulative spikes")
         plt = plots["posterior"].plt
         if sample.posterior is not None:
@@ -117,21 +120,34 @@ class SpikesPane(Widget, can_focus=True):
                 marker="dot",
                 color=["green" if r else "red" for r in right],
             )
+            plots["posterior"].sized = lambda plt, width, _: timestep_ticks(plt, steps, width)
             plt.title("BSF posterior (grid α), green: right")
         else:
             plt.title("BSF posterior: tune α first")
         for plot in plots.values():
             plot.refresh()
 
-    def _raster(self, plot: PlotextPlot, title: str, spikes: np.ndarray, label: int) -> None:
-        plt = plot.plt
-        times, classes = np.nonzero(spikes)
-        if times.size:
-            plt.scatter((times + 1).tolist(), classes.tolist(), marker="dot", color="cyan")
-        plt.hline(label, "green")
-        plt.ylim(-0.5, spikes.shape[1] - 0.5)
-        plt.xlim(0, spikes.shape[0] + 1)
-        plt.title(f"{title} spikes (label: green)")
+    def _raster(self, plot: SizedPlot, title: str, spikes: np.ndarray, label: int) -> None:
+        times, fired = np.nonzero(spikes)
+        steps, classes = spikes.shape
+
+        def sized(plt, width: int, height: int) -> None:
+            # rows depend on the plot's height, known only when it draws: the data too
+            plt.clear_data()
+            # the plot's own rows: its height less the frame, the x ticks and the title
+            per_row = class_rows(plt, classes, height - 4)
+            if times.size:
+                rows = (fired // per_row).tolist()
+                plt.scatter((times + 1).tolist(), rows, marker="dot", color="cyan")
+            plt.hline(label // per_row, "green")
+            timestep_ticks(plt, steps, width)  # the same x as the curves below
+            # a title fits 36 columns (a plot's width at 80×24)
+            if per_row > 1:
+                plt.title(f"{title} spikes, {per_row} classes/row")
+            else:
+                plt.title(f"{title} spikes (label: green)")
+
+        plot.sized = sized
 
     def action_split(self) -> None:
         if not layout.is_project(self.folder):

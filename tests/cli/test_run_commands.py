@@ -119,7 +119,7 @@ def test_logs_thin_progress_unless_all_and_round_floats(handmade_folder, cli) ->
     thin = cli("logs", run.id, "--folder", folder).stdout.splitlines()
     every = cli("logs", run.id, "--folder", folder, "--all").stdout.splitlines()
     assert len(every) == 201 and 10 <= len(thin) <= 13
-    assert thin[-1].endswith("halfway") and "step 200/200 step loss=0.005" in thin[-2]
+    assert thin[-1].endswith("halfway") and "step 200/200 loss=0.005" in thin[-2]
     assert "loss=0.333" in every[2]  # 1/3, three significant digits
 
 

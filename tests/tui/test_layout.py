@@ -19,7 +19,7 @@ from bsf_tui.screens.project import ProjectScreen
 from bsf_tui.screens.projects import ProjectsScreen
 
 from .conftest import FAKE_WORKER, FakeLauncher, add_finished_run
-from .test_flows import open_tiny, sync, wait_until
+from .test_flows import open_tiny, sync, text_of, wait_until
 
 SIZE = (80, 24)
 RUN_ID = "20260101-130000-beef"
@@ -115,7 +115,7 @@ async def test_a_run_state_cell_grows_from_running_to_cancelled(handmade) -> Non
 
 
 @sync
-async def test_the_projects_run_column_grows_to_the_whole_run_id(handmade) -> None:
+async def test_the_projects_info_line_names_the_whole_run_id(handmade) -> None:
     from bsf_engine.project import Project
     from bsf_engine.runs import launch, store
 
@@ -124,13 +124,18 @@ async def test_the_projects_run_column_grows_to_the_whole_run_id(handmade) -> No
         table = app.screen.query_one("#projects", DataTable)
         await wait_until(pilot, lambda: table.row_count == 2)
         key = next(k for k in table.rows if k.value.endswith("tiny"))
-        # a run starts after the row was drawn with an empty run cell
+        info = app.screen.query_one("#project-info", Static)
+        await wait_until(pilot, lambda: text_of(info) == "blank: 0 of 6 stages done")
+        table.move_cursor(row=[k.value for k in table.rows].index(key.value))
+        await wait_until(pilot, lambda: text_of(info) == "tiny: 6 of 6 stages done")
+        # a run starts after the row was drawn
         project = Project.open(handmade / "tiny")
         run = launch.prepare(project, ["train"], {}, detached=True)
         launch.detach(project, run, [sys.executable, str(FAKE_WORKER), "60", "0"])
         try:
-            await wait_until(pilot, lambda: table.get_cell(key, "run") == run.id)
-            assert table.columns["run"].content_width >= len(run.id)
+            await wait_until(pilot, lambda: f"tiny: run {run.id} is running" in text_of(info))
+            width = sum(column.get_render_width(table) for column in table.columns.values())
+            assert width <= SIZE[0]  # the run id is not a column past the 80th
         finally:
             launch.cancel(store.read(run.folder), wait=10)
 
@@ -269,6 +274,8 @@ async def test_the_compare_table_fits_in_80_columns(handmade) -> None:
         await pilot.pause(0.3)
         width = sum(column.get_render_width(compare) for column in compare.columns.values())
         assert width <= SIZE[0]
+        note = app.screen.query_one("#compare-note", Static)
+        assert text_of(note) == "energy model: SpikeSim"  # the energies' model, named
 
 
 @sync
@@ -283,3 +290,21 @@ async def test_help_lists_every_key_and_how_to_close_it(handmade) -> None:
         assert "Close this help" in text and "`esc`" in text
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+
+
+@sync
+async def test_the_runs_list_fits_80_columns_and_names_the_plan_below(handmade) -> None:
+    """Runs' stages column was past column 80: the stage column says where the run is in
+    its plan (`report 6/6`) and the line under the list names the plan."""
+    add_finished_run(handmade / "tiny")
+    app = BsfApp(handmade, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tiny(pilot, "2")
+        runs = screen.query_one("#run-list", DataTable)
+        await wait_until(pilot, lambda: runs.row_count == 1)
+        info = screen.query_one("#run-info", Static)
+        await wait_until(pilot, lambda: "of tune → simulate-test → report" in text_of(info))
+        assert "stage report 3/3 of" in text_of(info)
+        assert str(runs.get_row_at(0)[2]) == "report 3/3"
+        width = sum(column.get_render_width(runs) for column in runs.columns.values())
+        assert width <= SIZE[0]

@@ -85,6 +85,7 @@ def test_new_project_form_at_80x24(snap_compare, handmade, pinned) -> None:
     async def run_before(pilot) -> None:
         await settle(pilot)
         await pilot.press("n")
+        pilot.app.screen.query_one("#name").cursor_blink = False  # the same frame every time
         await settle(pilot)
 
     assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=run_before)
