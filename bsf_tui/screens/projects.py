@@ -55,15 +55,17 @@ class ProjectsScreen(Screen):
         # the highlighted project's run or error: a run id (20 characters) or an error has
         # no room as a column at 80×24
         yield Static(id="project-info")
-        yield Static(legend(LEGEND), id="legend")
+        order = "→".join(stage.short for stage in stages.STAGES)
+        yield Static(f"stages {order}\n{legend(LEGEND)}", id="legend")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
         table.add_column("project", key="name")
-        for stage in stages.STAGES:
-            table.add_column(stage.short, key=stage.name)
+        # one column of badges in stage order, not a column per stage: with a paper-length
+        # name (cifar100-resnet18) per-stage columns put the energy past column 80
+        table.add_column("stages", key="stages")
         table.add_column("ANN acc", key="ann")
         table.add_column("BSF energy", key="reduction")  # its change at the target
         self.query_one("#projects-title", Static).update(f"[b]Projects[/b] in {self.projects_dir}")
@@ -107,8 +109,9 @@ class ProjectsScreen(Screen):
 
     def _cells(self, row: views.ProjectRow) -> dict[str, str]:
         cells = {"mark": "✓" if str(row.folder) in self.marked else "", "name": row.name}
-        for stage in stages.NAMES:
-            cells[stage] = badge(row.states[stage]) if stage in row.states else "?"
+        cells["stages"] = " ".join(
+            badge(row.states[stage]) if stage in row.states else "?" for stage in stages.NAMES
+        )
         cells["ann"] = percent(row.ann_accuracy)
         cells["reduction"] = display.energy_change(row.reduction, row.energy_model, noun=False)
         return cells

@@ -299,7 +299,11 @@ async def test_a_new_stage_shows_in_the_tables(handmade, with_extra_stage) -> No
         table = app.screen.query_one("#projects", DataTable)
         await wait_until(pilot, lambda: table.row_count == 2)
         tiny = next(k for k in table.rows if k.value.endswith("tiny"))
-        await wait_until(pilot, lambda: "○" in str(table.get_cell(tiny, "extra")))
+        # the badges follow the registry: one more stage, one more badge
+        await wait_until(pilot, lambda: str(table.get_cell(tiny, "stages")).count("○") == 1)
+        assert str(table.get_cell(tiny, "stages")).count("●") == 6
+        legend = app.screen.query_one("#legend", Static)
+        assert text_of(legend).startswith("stages train→conv→sim·t→tune→sim·T→rep→")
         screen = await open_tiny(pilot)
         stages = screen.query_one("#stages", DataTable)
         await wait_until(pilot, lambda: "missing" in str(stages.get_cell("extra", "state")))
