@@ -76,9 +76,10 @@ def number(value: object, digits: int = 3) -> str:
 
 def progress_share(task: str, done: int, total: int | None, unit: str = "") -> str:
     """How far a task is: `3/10`, with its unit only where the task's name does not
-    already say it (`epoch 3/10`, not `epoch 3/10 epoch`; `calibrate 64/512 image`)."""
+    already say it (`epoch 3/10`, not `epoch 3/10 epoch`; `timestep 9/500`, not
+    `timestep 9/500 step`; `calibrate 64/512 image`)."""
     share = f"{done}/{total}" if total else str(done)
-    return share if not unit or task.startswith(unit) else f"{share} {unit}"
+    return share if not unit or unit in task else f"{share} {unit}"
 
 
 def energy_model(model: str | None) -> str:

@@ -102,7 +102,16 @@ class ProjectScreen(Screen):
         self.query_one(TabbedContent).active = tab
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # keys of the pane (shown in the footer) work once something inside it has focus
+        # keys of the pane (shown in the footer) work once something inside it has focus.
+        # Only for the tab active now: a tab key pressed while the screen mounts leaves an
+        # older TabActivated queued, and focusing its pane makes TabbedContent activate that
+        # pane again, whose focus activates the other: the two would swap forever
+        tabs = self.query_one(TabbedContent)
+        if event.pane.id != tabs.active:
+            return
+        focused = self.focused
+        if focused is not None and event.pane in focused.ancestors:
+            return
         pane = event.pane.children[0] if event.pane.children else None
         if pane is not None and pane.can_focus:
             pane.focus()

@@ -15,7 +15,7 @@ from textual.scrollbar import ScrollTo, ScrollUp
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Log, ProgressBar, Static
 
-from bsf_engine import display, views
+from bsf_engine import display, stages, views
 from bsf_engine.display import styled_state
 from bsf_engine.errors import BsfError
 from bsf_engine.runs import store
@@ -28,6 +28,7 @@ EVENTS_POLL = 0.3
 
 
 RUN_COLUMNS = ("run", "state", "stage", "started", "took")
+SHORT = {stage.name: stage.short for stage in stages.STAGES}  # the plan in one line
 
 
 @dataclass
@@ -303,7 +304,7 @@ class RunsPane(Widget):
             text += f"  (detached, pid {run.pid})"
         if run.stages:
             where = f"stage {run.progress} of " if run.progress else "stages "
-            text += "\n" + where + " → ".join(run.stages)
+            text += "\n" + where + "→".join(SHORT.get(name, name) for name in run.stages)
         failed = run.state in (RunState.FAILED, RunState.LOST)
         if failed or (run.state == RunState.CANCELLED and run.error):
             error = run.error or "its process ended without an end event"

@@ -303,7 +303,7 @@ async def test_the_runs_list_fits_80_columns_and_names_the_plan_below(handmade) 
         runs = screen.query_one("#run-list", DataTable)
         await wait_until(pilot, lambda: runs.row_count == 1)
         info = screen.query_one("#run-info", Static)
-        await wait_until(pilot, lambda: "of tune → simulate-test → report" in text_of(info))
+        await wait_until(pilot, lambda: "of tune→sim·T→rep" in text_of(info))
         assert "stage report 3/3 of" in text_of(info)
         assert str(runs.get_row_at(0)[2]) == "report 3/3"
         width = sum(column.get_render_width(runs) for column in runs.columns.values())

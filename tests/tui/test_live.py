@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Label, Log, Static
 from bsf_engine import layout
 from bsf_engine.runs import store
 from bsf_tui.app import BsfApp
+from bsf_tui.screens.project import ProjectScreen
 
 from .conftest import FakeLauncher
 from .test_flows import open_tiny, sync, text_of, wait_until
@@ -192,3 +193,30 @@ async def test_a_reopened_project_shows_its_newest_run(projects) -> None:
         assert "20260102-120000-bbbb" in text_of(info)
         runs = screen.query_one("#run-list", DataTable)
         assert [k.value for k in runs.rows] == ["20260102-120000-bbbb", "20260101-120000-aaaa"]
+
+
+@sync
+async def test_a_tab_key_pressed_while_the_project_opens_settles_on_that_tab(handmade) -> None:
+    """`2` pressed right after enter left a stale TabActivated queued: the Overview and
+    Runs panes took focus from each other forever (100 % CPU, tab keys dead)."""
+    from textual.widgets import TabbedContent
+
+    app = BsfApp(handmade, FakeLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#projects", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=[k.value for k in table.rows].index(str(handmade / "tiny")))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProjectScreen))
+        await pilot.press("2")  # no pause: the project's panes are still mounting
+        tabs = app.screen.query_one(TabbedContent)
+        await wait_until(pilot, lambda: tabs.active == "runs")
+        switches = []
+        tabs.watch(tabs, "active", lambda tab: switches.append(tab), init=False)
+        # what the race leaves queued: the Overview's activation, after Runs became active
+        overview_tab = tabs.get_tab("overview")
+        tabs.post_message(TabbedContent.TabActivated(tabs, overview_tab))
+        await pilot.pause(1.0)
+        assert tabs.active == "runs" and switches == []  # settled: no swapping back and forth
+        await pilot.press("3")
+        await wait_until(pilot, lambda: tabs.active == "alpha")
