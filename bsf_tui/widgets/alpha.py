@@ -10,11 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from bsf_engine import layout, views
 
-from .plotting import evenly, log_ticks
+from .plotting import SizedPlot, evenly, log_ticks, timestep_ticks
 
 MOVE_T = Binding.Group("Move t")  # one footer entry for ← and →
 
@@ -39,10 +38,10 @@ class AlphaPane(Widget, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(id="alpha-info")
-        yield PlotextPlot(id="alpha-plot")
+        yield SizedPlot(id="alpha-plot")
 
     def on_mount(self) -> None:
-        self.query_one("#alpha-plot", PlotextPlot).can_focus = False
+        self.query_one("#alpha-plot", SizedPlot).can_focus = False
         self.load()
 
     @work(thread=True, exclusive=True, group="alpha", exit_on_error=False)
@@ -60,7 +59,7 @@ class AlphaPane(Widget, can_focus=True):
 
     def draw(self) -> None:
         info = self.query_one("#alpha-info", Static)
-        plot = self.query_one("#alpha-plot", PlotextPlot)
+        plot = self.query_one("#alpha-plot", SizedPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
@@ -79,6 +78,9 @@ class AlphaPane(Widget, can_focus=True):
         plt.vline(float(np.log10(self.t + 1)) if self.log_x else self.t + 1, "gray")
         if self.log_x:
             log_ticks(plt, 1, len(steps))
+            plot.sized = None
+        else:  # whole timesteps 1…T, as many ticks as the width holds
+            plot.sized = lambda plt, width, _: timestep_ticks(plt, len(steps), width)
         plt.xlabel("timestep t" + (" (log)" if self.log_x else ""))
         plt.ylabel("α")
         plt.title(f"α(t) — {c.numerics} numerics, IC head {c.ic_head}")

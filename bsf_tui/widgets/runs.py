@@ -147,6 +147,7 @@ class RunsPane(Widget):
         self.live_runs: set[str] = set()
         self.run_rows: dict[str, tuple] = {}
         self.selected: str | None = None
+        self.thinner = views.ProgressThinner()  # per selected run
         self.event_offset = 0
         self.tasks: dict[str, TaskProgress] = {}
 
@@ -220,6 +221,7 @@ class RunsPane(Widget):
     def select(self, run_id: str) -> None:
         self.selected = run_id
         self.event_offset = 0
+        self.thinner = views.ProgressThinner()
         self.tasks = {}
         log = self.query_one("#run-log", FollowLog)
         log.clear()
@@ -249,7 +251,9 @@ class RunsPane(Widget):
         if message.run_id != self.selected:
             return
         log = self.query_one("#run-log", FollowLog)
-        lines = [line for line in map(views.format_event, message.events) if line]
+        # progress thinned as `bsf logs` thins it: the bars above show every step
+        kept = [event for event in message.events if self.thinner.keep(event)]
+        lines = [line for line in map(views.format_event, kept) if line]
         if lines:
             log.write_lines(lines)
         for event in message.events:

@@ -113,15 +113,21 @@ class SpikesPane(Widget, can_focus=True):
                     sample.posterior[:, k].tolist(),
                     label=f"{k}" + (" (label)" if k == sample.label else ""),
                 )
-            right = (sample.prediction == sample.label).astype(float)
+            right = sample.prediction == sample.label
+            # right/wrong at each step as a row of dots under the curves: at the top they
+            # ran under the legend
+            top = float(sample.posterior.max())
             plt.scatter(
                 x.tolist(),
-                (right * 0 + sample.posterior.max() * 1.02).tolist(),
+                [-0.08 * top] * len(x),
                 marker="dot",
                 color=["green" if r else "red" for r in right],
             )
+            plt.ylim(-0.1 * top, top * 1.02)
+            ticks = [0.0, top / 2, top]  # none below 0: that row holds the dots
+            plt.yticks(ticks, [f"{v:.2f}" for v in ticks])
             plots["posterior"].sized = lambda plt, width, _: timestep_ticks(plt, steps, width)
-            plt.title("BSF posterior (grid α), green: right")
+            plt.title("BSF posterior, grid α; green: right")
         else:
             plt.title("BSF posterior: tune α first")
         for plot in plots.values():
