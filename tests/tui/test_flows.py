@@ -41,6 +41,13 @@ def text_of(widget: Static) -> str:
     return str(widget.render())
 
 
+async def projects_table(pilot, rows: int = 2) -> DataTable:
+    """The projects table, once it lists `rows` projects."""
+    table = pilot.app.screen.query_one("#projects", DataTable)
+    await wait_until(pilot, lambda: table.row_count == rows)
+    return table
+
+
 async def open_tiny(pilot, tab_key: str | None = None) -> ProjectScreen:
     table = pilot.app.screen.query_one("#projects", DataTable)
     await wait_until(pilot, lambda: table.row_count == 2)
@@ -59,8 +66,7 @@ async def test_open_a_project_and_switch_tabs(projects) -> None:
     app = BsfApp(projects, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, ProjectsScreen)
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         tiny = next(k for k in table.rows if k.value.endswith("tiny"))
         assert table.get_cell(tiny, "ann").endswith("%")
         screen = await open_tiny(pilot)
@@ -144,8 +150,7 @@ async def test_reattach_to_a_run_started_outside(projects) -> None:
     try:
         app = BsfApp(projects, FakeLauncher())
         async with app.run_test(size=SIZE) as pilot:
-            table = app.screen.query_one("#projects", DataTable)
-            await wait_until(pilot, lambda: table.row_count == 2)
+            table = await projects_table(pilot)
             await wait_until(pilot, lambda: "▶" in str(table.get_row_at(1)))
             screen = await open_tiny(pilot, "2")
             info = screen.query_one("#run-info", Static)
@@ -214,8 +219,7 @@ async def test_spikes_of_a_reference_folder(projects, tmp_path) -> None:
 async def test_create_a_project_from_the_form(projects) -> None:
     app = BsfApp(projects, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         await pilot.press("n")
         await pilot.press(*"tiny")  # exists: refused, nothing written
         await pilot.press("enter")
@@ -296,8 +300,7 @@ async def test_a_new_stage_shows_in_the_tables(handmade, with_extra_stage) -> No
     """A stage registered in bsf_engine.stages (tests/extra_stage.py) needs no TUI change."""
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         tiny = next(k for k in table.rows if k.value.endswith("tiny"))
         # the badges follow the registry: one more stage, one more badge
         await wait_until(pilot, lambda: str(table.get_cell(tiny, "stages")).count("○") == 1)
@@ -320,8 +323,7 @@ async def test_compare_labels_each_projects_energy_model(handmade) -> None:
     make_finished_project(handmade / "other", PROJECT + '\n[energy]\nmodel = "syops"\n')
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 3)
+        table = await projects_table(pilot, 3)
         keys = [row.value for row in table.rows]
         for name in ("tiny", "other"):
             key = next(k for k in keys if k.endswith(name))

@@ -19,7 +19,7 @@ from bsf_tui.screens.project import ProjectScreen
 from bsf_tui.screens.projects import ProjectsScreen
 
 from .conftest import FAKE_WORKER, FakeLauncher, add_finished_run
-from .test_flows import open_tiny, sync, text_of, wait_until
+from .test_flows import open_tiny, projects_table, sync, text_of, wait_until
 
 SIZE = (80, 24)
 RUN_ID = "20260101-130000-beef"
@@ -121,8 +121,7 @@ async def test_the_projects_info_line_names_the_whole_run_id(handmade) -> None:
 
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         key = next(k for k in table.rows if k.value.endswith("tiny"))
         info = app.screen.query_one("#project-info", Static)
         await wait_until(pilot, lambda: text_of(info) == "blank: 0 of 6 stages done")
@@ -149,8 +148,7 @@ async def test_home_and_end_go_to_the_first_and_last_project(handmade) -> None:
         )
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 4)
+        table = await projects_table(pilot, 4)
         await pilot.press("end")
         assert table.cursor_row == 3 and table.scroll_x == 0
         await pilot.press("home")
@@ -161,8 +159,7 @@ async def test_home_and_end_go_to_the_first_and_last_project(handmade) -> None:
 async def test_a_new_project_is_listed_in_name_order(handmade) -> None:
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, NewProjectScreen))
         await pilot.press(*"aaa", "enter")
@@ -262,8 +259,7 @@ async def test_the_compare_table_fits_in_80_columns(handmade) -> None:
     shutil.copytree(handmade / "tiny", handmade / "cifar100-resnet18")  # a paper-length name
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 3)
+        table = await projects_table(pilot, 3)
         for index, key in enumerate(row.value for row in table.rows):
             if not key.endswith("blank"):
                 table.move_cursor(row=index)

@@ -14,7 +14,7 @@ from bsf_tui.app import BsfApp
 from bsf_tui.screens.project import ProjectScreen
 
 from .conftest import FakeLauncher
-from .test_flows import open_tiny, sync, text_of, wait_until
+from .test_flows import open_tiny, projects_table, sync, text_of, wait_until
 
 SIZE = (80, 24)
 
@@ -148,8 +148,7 @@ async def test_a_stage_whose_inputs_are_missing_is_refused_up_front(projects) ->
 
     app = BsfApp(projects, EngineLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        await projects_table(pilot)
         app.run_stage(projects / "blank", "report")
         await pilot.pause(0.2)
         messages = [n.message for n in app._notifications]
@@ -167,8 +166,7 @@ async def test_a_projects_split_folder_opens_with_its_alpha_and_splits(handmade)
 
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        await projects_table(pilot)
         await pilot.press("o", *"projects/tiny/spikes/test", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, SpikesScreen))
         info = app.screen.query_one("#spikes-info", Static)
@@ -203,8 +201,7 @@ async def test_a_tab_key_pressed_while_the_project_opens_settles_on_that_tab(han
 
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#projects", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        table = await projects_table(pilot)
         table.move_cursor(row=[k.value for k in table.rows].index(str(handmade / "tiny")))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ProjectScreen))
