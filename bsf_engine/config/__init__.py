@@ -75,9 +75,11 @@ class Config:
         return self.path.parent if self.path is not None else Path.cwd()
 
     def data_root(self) -> Path | None:
-        """[data] root with ~ and $VARS expanded, relative to the project folder."""
+        """[data] root with ~ and $VARS expanded, relative to the project folder; when
+        it is not set, the dataset's usual place (Fashion-MNIST: Debian's package)."""
         if not self.data.root:
-            return None
+            default = self.dataset.default_root
+            return Path(default) if default else None
         root = Path(os.path.expandvars(os.path.expanduser(self.data.root)))
         return root if root.is_absolute() else (self.folder / root)
 

@@ -27,6 +27,16 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"epochs": 60},
         "simulate": {"timesteps": 3000},
     },
+    "fashion-mnist": {  # the paper's MNIST configuration, on Fashion-MNIST
+        "model": {"arch": "vgg11", "ic": 3},
+        "train": {"epochs": 60},
+        "simulate": {"timesteps": 3000},
+    },
+    "mnist5k": {
+        "model": {"arch": "vgg11", "ic": 3},
+        "train": {"epochs": 60},
+        "simulate": {"timesteps": 3000},
+    },
     "cifar10": {
         "model": {"arch": "vgg19", "ic": 6},
         "train": {"epochs": 200},
@@ -74,7 +84,7 @@ def render_template(
         chosen["project"]["description"] = description
     if root is not None:
         chosen["data"]["root"] = root
-    elif DATASETS[dataset].needs_root:
+    elif DATASETS[dataset].needs_root and not DATASETS[dataset].default_root:
         chosen["data"]["root"] = "~/datasets"
     if arch is not None:
         chosen["model"]["arch"] = arch

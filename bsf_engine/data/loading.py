@@ -77,10 +77,15 @@ def load_datasets(config) -> Datasets:
 
         pool_x, pool_y, test_x, test_y, classes = read_cifar(root, d.name, data.download)
         pool = _in_memory("pool", pool_x, pool_y)
-    elif d.name == "mnist":
+    elif d.name in ("mnist", "fashion-mnist"):
         from .mnist import read_mnist
 
-        pool_x, pool_y, test_x, test_y, classes = read_mnist(root, data.download)
+        pool_x, pool_y, test_x, test_y, classes = read_mnist(root, data.download, d.name)
+        pool = _in_memory("pool", pool_x, pool_y)
+    elif d.name == "mnist5k":
+        from .mnist5k import read_mnist5k
+
+        pool_x, pool_y, classes = read_mnist5k(root)
         pool = _in_memory("pool", pool_x, pool_y)
     elif d.name == "tiny-imagenet":
         from .folders import scan_tiny_imagenet
@@ -95,7 +100,7 @@ def load_datasets(config) -> Datasets:
     else:  # pragma: no cover - the schema only admits the names above
         raise DataError(f"unknown dataset {d.name!r}")
 
-    if d.name in ("cifar10", "cifar100", "mnist"):
+    if test_x is not None:  # a dataset read into memory with its own test split
         test = _in_memory("test", test_x, test_y)
     elif d.name in ("tiny-imagenet", "imagefolder") and test_files is not None:
         test = _on_disk("test", test_files, pool.image_size, d.in_channels)

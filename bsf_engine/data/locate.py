@@ -13,12 +13,13 @@ from .folders import class_folders
 def check_root(config) -> Path | None:
     """The dataset root, or a DataError when one is needed, missing and not to be downloaded."""
     root = config.data_root()
-    if (
-        config.dataset.needs_root
-        and root is not None
-        and not root.exists()
-        and not config.data.download
-    ):
+    d = config.dataset
+    if d.needs_root and root is not None and not root.exists() and not config.data.download:
+        if not config.data.root:  # the dataset's usual place, which is not there
+            raise DataError(
+                f"{d.name}: {root} does not exist; {d.install}, or set [data] root to the "
+                f"folder holding {d.root_hint}"
+            )
         raise DataError(
             f"[data] root = {toml_repr(config.data.root)}: {root} does not exist; "
             "point it at the folder "
@@ -46,6 +47,11 @@ def dataset_shape(config) -> tuple[int, int, int]:
 def check_dataset_files(config) -> None:
     """Raise DataError unless the dataset's files can be found (reads no images)."""
     d: DatasetDef = config.dataset
+    if d.name == "mnist5k":
+        from .mnist5k import find_csv
+
+        find_csv(config.data_root())
+        return
     if not d.needs_root:
         return
     root = check_root(config)
@@ -55,11 +61,11 @@ def check_dataset_files(config) -> None:
         from .cifar import find_folder
 
         find_folder(root, d.name)
-    elif d.name == "mnist":
-        from .mnist import FILES, _locate
+    elif d.name in ("mnist", "fashion-mnist"):
+        from .mnist import FILES, locate_idx
 
         for stem in FILES.values():
-            _locate(root, stem)
+            locate_idx(root, stem, d.name)
     elif d.name == "tiny-imagenet":
         from .folders import find_tiny_imagenet
 

