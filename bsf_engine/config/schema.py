@@ -109,7 +109,8 @@ class DataSection:
     root: str = opt(
         "",
         "folder holding the dataset files; ~ and $VARS expand, relative paths are "
-        "relative to the project folder (not needed for digits)",
+        "relative to the project folder (not needed for digits or mnist5k; fashion-mnist "
+        "looks in /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)",
     )
     download: bool = opt(False, "download MNIST/CIFAR into root through torchvision if missing")
     tune_size: int | None = opt(
