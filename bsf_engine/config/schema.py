@@ -121,8 +121,15 @@ class DataSection:
     )
     test_size: int | None = opt(
         None,
-        "test images drawn from the pool for datasets without a test split "
-        "(digits, a single imagefolder tree; default 20% / 10%)",
+        "test images: drawn from the pool for datasets without a test split (digits, "
+        "mnist5k, a single imagefolder tree; default 20% / 10%), else a seeded, "
+        "stratified subset of the official test split (default: all of it)",
+        check=_positive,
+    )
+    train_size: int | None = opt(
+        None,
+        "training images: a seeded, stratified subset of what tune (and test) leave of "
+        "the pool, for a CPU-sized run (default: all of them)",
         check=_positive,
     )
     split_seed: int = opt(0, "seed of the train/tune/test split (recorded in split.json)")

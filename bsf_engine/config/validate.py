@@ -243,11 +243,6 @@ def cross_check(sections: dict[str, Any], raw: dict[str, Any]) -> list[str]:
             f"[data] image_size = {data.image_size}: only imagefolder images are resized; "
             f"{dataset.name} images are {dataset.image_size}×{dataset.image_size} (remove the key)"
         )
-    if data.test_size is not None and dataset.has_test:
-        problems.append(
-            f"[data] test_size = {data.test_size}: {dataset.name} has its own test split "
-            "(remove the key)"
-        )
     if dataset.train_size is not None:
         pool = dataset.train_size
         test = 0

@@ -112,6 +112,11 @@ def load_datasets(config) -> Datasets:
     if test is None:
         default = round((0.2 if d.name == "digits" else 0.1) * len(pool))
         test_size = data.test_size if data.test_size is not None else default
+    elif data.test_size is not None and data.test_size > len(test):
+        raise DataError(
+            f"[data] test_size = {data.test_size}: {d.name}'s test split has {len(test)} "
+            "images; ask for at most that many (or remove the key: all of them)"
+        )
     tune_size = data.tune_size if data.tune_size is not None else d.default_tune_size(len(pool))
     available = len(pool) - (test_size or 0)
     if not 0 < (test_size or 1) < len(pool) or not 0 < tune_size < available:
@@ -120,9 +125,27 @@ def load_datasets(config) -> Datasets:
             + (f", test_size = {test_size}" if test_size else "")
             + f": {d.name} has {len(pool)} training images here; leave some for training"
         )
-    plan = plan_split(labels, tune_size, test_size, data.split_seed)
+    if data.train_size is not None and data.train_size > available - tune_size:
+        raise DataError(
+            f"[data] train_size = {data.train_size}: {d.name} leaves "
+            f"{available - tune_size} training images here after tune"
+            + (" and test" if test_size else "")
+            + "; ask for at most that many (or remove the key: all of them)"
+        )
+    official = test.labels.numpy() if test is not None and data.test_size is not None else None
+    plan = plan_split(
+        labels,
+        tune_size,
+        test_size,
+        data.split_seed,
+        train_size=data.train_size,
+        official_labels=official,
+        official_size=data.test_size if official is not None else None,
+    )
     if test is None:
         test = pool.subset(plan.test, "test")
+    elif plan.official_test is not None:
+        test = test.subset(plan.official_test, "test")
     if len(classes) < 2:
         raise DataError(f"{d.name}: found {len(classes)} class; a classifier needs at least 2")
     augment = Augmentation(d.crop_padding, d.flip) if data.augment else None

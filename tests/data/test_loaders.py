@@ -288,3 +288,37 @@ def test_a_garbled_mnist5k_file_is_one_line(tmp_path, content, message) -> None:
     with pytest.raises(DataError, match=message) as caught:
         load_datasets(config_for(tmp_path, "mnist5k", "tune_size = 1\ntest_size = 1"))
     assert "\n" not in str(caught.value)
+
+
+def test_train_size_and_a_subset_of_the_official_test_split(tmp_path) -> None:
+    """A CPU-sized run: fewer training images and part of the official test split, each a
+    seeded, stratified draw; without the keys the split (and its digest) is as before."""
+    write_mnist(tmp_path, n_train=200, n_test=100, gz=True, folder="")
+    whole = load_datasets(config_for(tmp_path, "fashion-mnist", "tune_size = 40"))
+    assert (len(whole.train), len(whole.tune), len(whole.test)) == (160, 40, 100)
+    assert whole.plan.indices()["test"] == "official"
+    extra = "tune_size = 40\ntrain_size = 50\ntest_size = 30"
+    small = load_datasets(config_for(tmp_path, "fashion-mnist", extra))
+    assert (len(small.train), len(small.tune), len(small.test)) == (50, 40, 30)
+    np.testing.assert_array_equal(small.plan.tune, whole.plan.tune)  # tune is not redrawn
+    assert set(small.plan.train) <= set(whole.plan.train)
+    assert np.bincount(small.train.labels.numpy()).tolist() == [5] * 10  # stratified
+    assert np.bincount(small.test.labels.numpy()).tolist() == [3] * 10
+    picked = small.plan.indices()["test"]["official"]
+    np.testing.assert_array_equal(small.test.images.numpy(), whole.test.images.numpy()[picked])
+    assert small.plan.digest() != whole.plan.digest()
+    again = load_datasets(config_for(tmp_path, "fashion-mnist", extra))
+    assert again.plan.digest() == small.plan.digest()  # seeded
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("tune_size = 40\ntest_size = 101", "test split has 100 images; ask for at most"),
+        ("tune_size = 40\ntrain_size = 161", "leaves 160 training images here after tune;"),
+    ],
+)
+def test_sizes_past_what_the_dataset_has_are_one_line(tmp_path, extra, message) -> None:
+    write_mnist(tmp_path, n_train=200, n_test=100, gz=True, folder="")
+    with pytest.raises(DataError, match=message):
+        load_datasets(config_for(tmp_path, "fashion-mnist", extra))
