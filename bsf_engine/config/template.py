@@ -14,6 +14,14 @@ from ..errors import toml_repr
 from ..models.archs import ARCHS
 from .schema import SECTIONS
 
+# The paper's MNIST setting, also the start for the other 28×28 digit and clothing sets
+# (render_template copies a preset before changing it).
+MNIST_SETTING: dict[str, dict[str, Any]] = {
+    "model": {"arch": "vgg11", "ic": 3},
+    "train": {"epochs": 60},
+    "simulate": {"timesteps": 3000},
+}
+
 # Per-dataset starting points (the paper's settings where it has them).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "digits": {
@@ -22,21 +30,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"epochs": 30, "lr": 0.05},
         "simulate": {"timesteps": 500, "batch_size": 128, "output_delay": True},
     },
-    "mnist": {
-        "model": {"arch": "vgg11", "ic": 3},
-        "train": {"epochs": 60},
-        "simulate": {"timesteps": 3000},
-    },
-    "fashion-mnist": {  # the paper's MNIST configuration, on Fashion-MNIST
-        "model": {"arch": "vgg11", "ic": 3},
-        "train": {"epochs": 60},
-        "simulate": {"timesteps": 3000},
-    },
-    "mnist5k": {
-        "model": {"arch": "vgg11", "ic": 3},
-        "train": {"epochs": 60},
-        "simulate": {"timesteps": 3000},
-    },
+    "mnist": MNIST_SETTING,
+    "fashion-mnist": MNIST_SETTING,
+    "mnist5k": MNIST_SETTING,
     "cifar10": {
         "model": {"arch": "vgg19", "ic": 6},
         "train": {"epochs": 200},
