@@ -99,23 +99,28 @@ class ProjectScreen(Screen):
         self.set_class(self.size.width < NARROW, "narrow")  # stack panes below 100 columns
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        # focus now, not on TabActivated: a key pressed right after (`2` then `r`) is
+        # handled before that message, and would go to the pane left behind
+        self._focus_pane(tabs.get_pane(tab))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # keys of the pane (shown in the footer) work once something inside it has focus.
-        # Only for the tab active now: a tab key pressed while the screen mounts leaves an
-        # older TabActivated queued, and focusing its pane makes TabbedContent activate that
-        # pane again, whose focus activates the other: the two would swap forever
-        tabs = self.query_one(TabbedContent)
-        if event.pane.id != tabs.active:
-            return
+        # (a tab clicked.) Keys of the pane (shown in the footer) work once something
+        # inside it has focus. Only for the tab active now: a tab key pressed while the
+        # screen mounts leaves an older TabActivated queued, and focusing its pane makes
+        # TabbedContent activate that pane again, whose focus activates the other: the
+        # two would swap forever
+        if event.pane.id == self.query_one(TabbedContent).active:
+            self._focus_pane(event.pane)
+
+    def _focus_pane(self, tab_pane: TabPane) -> None:
         focused = self.focused
-        if focused is not None and event.pane in focused.ancestors:
+        if focused is not None and tab_pane in focused.ancestors:
             return
-        pane = event.pane.children[0] if event.pane.children else None
-        if pane is not None and pane.can_focus:
-            pane.focus()
-        elif pane is not None:
-            target = next((w for w in pane.query("*") if w.can_focus), None)
-            if target is not None:
-                target.focus()
+        pane = tab_pane.children[0] if tab_pane.children else None
+        if pane is None:
+            return
+        target = pane if pane.can_focus else next((w for w in pane.query("*") if w.can_focus), None)
+        if target is not None:
+            self.set_focus(target)  # at once (Widget.focus waits for a later callback)

@@ -173,7 +173,12 @@ def footer_keys(screen) -> list[FooterKey]:
 
 
 async def assert_footer_fits(pilot, *keys: str) -> None:
-    await pilot.pause(0.3)
+    def displayed_now() -> set[str]:
+        return {key.key_display for key in footer_keys(pilot.app.screen)}
+
+    # the footer recomposes after a focus change: wait for it (a busy box is slow)
+    await wait_until(pilot, lambda: set(keys) <= displayed_now())
+    await pilot.pause(0.1)
     shown = footer_keys(pilot.app.screen)
     for key in shown:
         assert key.region.width > 0 and key.region.right <= SIZE[0], key.key
