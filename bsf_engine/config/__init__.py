@@ -42,6 +42,12 @@ NON_SEMANTIC_KEYS = {
     "compute": {"threads"},
 }
 
+# Keys added after projects were made with this bsf: left out of the hash while at
+# their default (unset), so that adding one never makes existing results stale.
+ADDED_KEYS = {
+    "data": {"train_size": None},
+}
+
 
 @dataclass
 class Config:
@@ -93,6 +99,9 @@ class Config:
             values = self.section_dict(name)
             for key in NON_SEMANTIC_KEYS.get(name, ()):
                 values.pop(key, None)
+            for key, default in ADDED_KEYS.get(name, {}).items():
+                if values.get(key) == default:
+                    values.pop(key, None)
             payload[name] = values
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

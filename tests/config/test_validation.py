@@ -204,3 +204,21 @@ def test_a_repeat_inside_a_multiline_string_is_not_a_duplicate() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text)
     assert info.value.problems == ["[train] lr: set twice (lines 6 and 7); keep one"]
+
+
+def test_a_key_added_later_leaves_the_hashes_of_older_projects_alone() -> None:
+    """[data] train_size came after projects were trained: unset, it is not hashed, so
+    their results stay done; set, it makes them stale."""
+    import hashlib
+    import json
+
+    from bsf_engine.config import NON_SEMANTIC_KEYS, parse_config
+
+    config = parse_config("")
+    # how the hash was made before the key existed
+    values = config.section_dict("data")
+    for key in (*NON_SEMANTIC_KEYS["data"], "train_size"):
+        values.pop(key)
+    text = json.dumps({"data": values}, sort_keys=True, default=str)
+    assert config.hash_of("data") == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert parse_config("[data]\ntrain_size = 100").hash_of("data") != config.hash_of("data")
