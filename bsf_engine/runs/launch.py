@@ -106,6 +106,10 @@ def detach(project, run: Run, command: list[str] | None = None) -> int:
     command = command or [sys.executable, "-m", "bsf_engine.runs.worker"]
     environment = dict(os.environ)
     compute.quiet_waits(environment)  # read when torch loads in the worker
+    # `-m` would put the working directory first on sys.path: started inside another
+    # checkout, the worker would run that checkout's bsf_engine, not the launcher's
+    # (Python 3.11+; 3.10 ignores it)
+    environment.setdefault("PYTHONSAFEPATH", "1")
     with open(run.folder / store.OUTPUT, "ab") as output:
         worker = subprocess.Popen(
             [*command, str(run.folder)],

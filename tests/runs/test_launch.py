@@ -117,3 +117,31 @@ def test_the_worker_opens_the_project_as_its_launcher_named_it(finished, monkeyp
         assert _as_named(recorded) == recorded.project
     finally:
         lock.release(finished.folder, run.id)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is Python 3.11+")
+def test_a_worker_started_inside_another_checkout_runs_the_launchers_bsf(
+    finished, tmp_path, monkeypatch
+) -> None:
+    """`python -m` puts the working directory first on sys.path: from inside another
+    clone the worker imported that clone's bsf_engine (seen on the tmux walk)."""
+    import bsf_engine
+
+    shadow = tmp_path / "other-clone"
+    (shadow / "bsf_engine").mkdir(parents=True)
+    (shadow / "bsf_engine" / "__init__.py").write_text("SHADOW = True\n")
+    monkeypatch.chdir(shadow)
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    code = (
+        "import sys, pathlib, bsf_engine; "
+        "pathlib.Path(sys.argv[1], 'which.txt').write_text(bsf_engine.__file__)"
+    )
+    run = launch.start(
+        finished, "tune", "tune", force=True, detached=True, command=[sys.executable, "-c", code]
+    )
+    which = run.folder / "which.txt"
+    for _ in range(100):
+        if which.exists() and which.read_text():
+            break
+        time.sleep(0.1)
+    assert Path(which.read_text()) == Path(bsf_engine.__file__)
