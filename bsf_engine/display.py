@@ -82,6 +82,15 @@ def progress_share(task: str, done: int, total: int | None, unit: str = "") -> s
     return share if not unit or unit in task else f"{share} {unit}"
 
 
+def timestep_ticks(last: int, width: int) -> list[int]:
+    """Whole-step ticks on a time axis 1…T, about one per 12 columns of a plot `width`
+    wide (the CLI's plots and the TUI's alike)."""
+    count = max(2, min(last, width // 12))
+    if last <= 1:
+        return [1]
+    return sorted({round(1 + (last - 1) * i / (count - 1)) for i in range(count)})
+
+
 def energy_model(model: str | None) -> str:
     """An energy model's name as shown beside its numbers (`SpikeSim`); a report that
     records none says so."""

@@ -7,6 +7,8 @@ import re
 import numpy as np
 import plotext as plt
 
+from ..display import timestep_ticks
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -37,8 +39,7 @@ def _legend(names: list[str], ylabel: str = "") -> str:
 
 def _integer_xticks(last: int, width: int) -> None:
     """Ticks on whole timesteps 1…T (about one per 12 columns)."""
-    count = max(2, min(last, width // 12))
-    plt.xticks(sorted({round(float(v)) for v in np.linspace(1, last, count)}))
+    plt.xticks(timestep_ticks(last, width))
 
 
 def spike_raster(

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import numpy as np
 from textual_plotext import PlotextPlot
 
+from bsf_engine import display
+
 
 def log_x(values: np.ndarray) -> np.ndarray:
     return np.log10(np.asarray(values, dtype=np.float64))
@@ -47,8 +49,7 @@ def log_evenly(n: int, most: int) -> np.ndarray:
 def timestep_ticks(plt, steps: int, width: int) -> None:
     """x from timestep 1 to T with whole-number ticks, about one per 12 columns."""
     plt.xlim(1, max(steps, 2))
-    count = max(2, min(steps, width // 12))
-    plt.xticks(sorted({round(float(v)) for v in np.linspace(1, max(steps, 1), count)}))
+    plt.xticks(display.timestep_ticks(steps, width))
 
 
 def class_rows(plt, classes: int, rows: int) -> int:
