@@ -31,6 +31,9 @@ SPIKES = "spikes"
 MANIFEST = "manifest.json"
 ALPHA_NPZ = "alpha.npz"
 ALPHA_JSON = "alpha.json"
+# α tuned with numerics other than project.toml's (`bsf tune --numerics reference`): kept
+# beside alpha.npz, read only by a report asked for with those numerics
+ALPHA_VARIANT = "alpha-{variant}"
 REPORT_JSON = "report.json"
 # a report made with options other than project.toml's (`bsf report --energy syops`):
 # kept beside the project's report.json, never read as it
@@ -108,6 +111,11 @@ class Layout:
     @property
     def alpha_json(self) -> Path:
         return self.folder / ALPHA_JSON
+
+    def alpha_variant(self, variant: str) -> tuple[Path, Path]:
+        """Where α tuned with other numerics than project.toml's is kept (npz, json)."""
+        stem = self.folder / ALPHA_VARIANT.format(variant=variant)
+        return stem.with_suffix(".npz"), stem.with_suffix(".json")
 
     @property
     def report_json(self) -> Path:

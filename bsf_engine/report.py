@@ -37,6 +37,7 @@ from .models.spec import ModelSpec
 from .spikes import SpikeSource, open_project_split
 from .stages import REPORT
 from .states import EnergyModel, Method, Numerics
+from .versioning import file_digest
 
 TIME_BLOCK = 128
 
@@ -293,6 +294,17 @@ def variant_name(differences: dict[str, Any]) -> str:
     )
 
 
+def alpha_files(paths: layout.Layout, numerics: str, configured: str) -> tuple[Path, Path]:
+    """The α a report with `numerics` fuses with: the variant tuned with those numerics
+    (`bsf tune --numerics`) where they are not project.toml's and it exists, else the
+    project's alpha.npz (the report's `alpha_files` records which)."""
+    if numerics != configured:
+        variant = paths.alpha_variant(str(numerics))
+        if all(path.is_file() for path in variant):
+            return variant
+    return paths.alpha_npz, paths.alpha_json
+
+
 def run(
     project,
     events: Events | None = None,
@@ -320,16 +332,17 @@ def run(
     numerics = check_numerics(numerics or cfg.fusion.numerics)
     paths = project.layout
     source = open_project_split(paths, "test")
-    alpha = layout.read_npz(paths.alpha_npz, "run `bsf tune` first", "rerun `bsf tune`")
-    meta = layout.read_json(paths.alpha_json, redo="rerun `bsf tune`")
+    alpha_npz, alpha_json = alpha_files(paths, numerics, cfg.fusion.numerics)
+    alpha = layout.read_npz(alpha_npz, "run `bsf tune` first", "rerun `bsf tune`")
+    meta = layout.read_json(alpha_json, redo="rerun `bsf tune`")
     if len(alpha["alpha_grid_approx"]) != source.timesteps:
         raise MissingArtifactError(
-            f"{paths.alpha_npz}: tuned for T = {len(alpha['alpha_grid_approx'])}, "
+            f"{alpha_npz}: tuned for T = {len(alpha['alpha_grid_approx'])}, "
             f"the test spikes have T = {source.timesteps}; simulate both splits with the same T"
         )
     ann = layout.read_json(paths.ann_json)
     spec = ModelSpec.from_dict(layout.read_json(paths.snn_json)["spec"])
-    tuned = f"{paths.alpha_npz.name} ({meta.get('numerics', '?')} numerics)"
+    tuned = f"{alpha_npz.name} ({meta.get('numerics', '?')} numerics)"
     report = build_report(
         source,
         alpha,
@@ -345,6 +358,9 @@ def run(
     )
     report["stamp"] = REPORT.stamp(cfg)
     report["inputs"] = REPORT.input_digests(paths)
+    if alpha_npz != paths.alpha_npz:  # fused with a tune variant: record its digest instead
+        del report["inputs"][layout.ALPHA_NPZ]
+        report["inputs"][paths.key(alpha_npz)] = file_digest(alpha_npz)
     report["seconds"] = round(time.perf_counter() - began, 2)  # `bsf status`: took
     made_with = {"energy_model": model, "numerics": numerics, "target_fraction": fraction}
     differences = REPORT.unlike_config(cfg, made_with)

@@ -135,11 +135,18 @@ def tune_source(
     }
 
 
-def write_results(paths: Layout, result: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def write_results(
+    paths: Layout,
+    result: dict[str, Any],
+    extra: dict[str, Any],
+    files: tuple[Path, Path] | None = None,
+) -> dict[str, Any]:
+    """Write alpha.npz and alpha.json (or the (npz, json) `files` of a variant)."""
     arrays = {k: v for k, v in result.items() if k != "meta"}
     from .spikes.codec import npz_bytes
 
-    atomic.write_bytes(paths.alpha_npz, npz_bytes(arrays))
+    npz_path, json_path = files or (paths.alpha_npz, paths.alpha_json)
+    atomic.write_bytes(npz_path, npz_bytes(arrays))
     meta = result["meta"]
     last = meta["timesteps"] - 1
     summary = {
@@ -154,7 +161,7 @@ def write_results(paths: Layout, result: dict[str, Any], extra: dict[str, Any]) 
             "accuracy_grid": float(result["accuracy_grid"][last]),
         },
     }
-    atomic.write_json(paths.alpha_json, summary)
+    atomic.write_json(json_path, summary)
     return summary
 
 
@@ -167,8 +174,11 @@ def run(
 ) -> dict[str, Any]:
     """Tune α(t) on the project's tune spikes; returns what alpha.json holds.
 
-    Tuning has no partial result: it always recomputes (`force` is accepted, as by
-    every stage, and changes nothing).
+    With numerics other than project.toml's the result is a variant: written to
+    `alpha-<numerics>.npz/json` (its `variant` and `files` say so), which a report asked
+    for with those numerics reads, and alpha.npz is left as it was. Tuning has no partial
+    result: it always recomputes (`force` is accepted, as by every stage, and changes
+    nothing).
     """
     events = events or Events()
     cfg = project.config.fusion
@@ -178,10 +188,19 @@ def run(
     budget.check_tuning(source, budget.grid_count(cfg), numerics, TIME_BLOCK)
     settings = TuneSettings(alpha_grid(cfg), numerics, cfg.knots)
     result = tune_source(source, settings, events)
-    extra = {"stamp": TUNE.stamp(project.config), "inputs": TUNE.input_digests(paths)}
-    summary = write_results(paths, result, extra)
-    events.artifact(str(paths.alpha_npz), "alpha")
-    events.artifact(str(paths.alpha_json), "alpha-summary")
+    extra: dict[str, Any] = {
+        "stamp": TUNE.stamp(project.config),
+        "inputs": TUNE.input_digests(paths),
+    }
+    files = (paths.alpha_npz, paths.alpha_json)
+    if numerics != cfg.numerics:
+        extra["variant"] = str(numerics)
+        files = paths.alpha_variant(str(numerics))
+    summary = write_results(paths, result, extra, files)
+    summary["files"] = [str(path) for path in files]
+    variant = " variant" if numerics != cfg.numerics else ""
+    events.artifact(str(files[0]), f"alpha{variant}")
+    events.artifact(str(files[1]), f"alpha-summary{variant}")
     return summary
 
 

@@ -190,7 +190,13 @@ def tune(project: ProjectArg, numerics: NumericsOpt = None, threads: ThreadsOpt 
         f"at T: α_grid {at_t['alpha_grid']:g} (tune accuracy {100 * at_t['accuracy_grid']:.2f}%), "
         f"α_emp {at_t['alpha_emp']:.3g}"
     )
-    out.print(f"wrote {paths.alpha_npz}, {paths.alpha_json}")
+    files = summary.get("files") or [paths.alpha_npz, paths.alpha_json]
+    out.print(f"wrote {', '.join(str(path) for path in files)}")
+    if summary.get("variant"):
+        out.print(
+            f"(numerics unlike project.toml's: {paths.alpha_npz.name} is unchanged; "
+            f"`bsf report --numerics {summary['variant']}` fuses with this one)"
+        )
 
 
 def _check_csv_folder(folder: Path) -> None:

@@ -241,3 +241,35 @@ def test_a_report_with_other_options_is_a_variant_beside_the_projects(handmade_f
     result = cli("report", folder, "--energy", "spikesim", "--target", "0.97", "--json")
     assert "variant" not in json.loads(result.stdout) and "a variant" not in result.stderr
     assert json.loads((folder / "report.json").read_text())["energy_model"] == "spikesim"
+
+
+def test_tuning_with_other_numerics_is_a_variant_the_matching_report_reads(
+    handmade_folder, cli
+) -> None:
+    """`bsf tune --numerics reference` on an exact project keeps alpha.npz (the project
+    stays done) and writes alpha-reference.npz, which `bsf report --numerics reference`
+    fuses with; a report with the project's numerics still reads alpha.npz."""
+    folder = handmade_folder
+    project_alpha = (folder / "alpha.npz").read_bytes()
+    result = cli("tune", folder, "--numerics", "reference")
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote {folder / 'alpha-reference.npz'}, {folder / 'alpha-reference.json'}" in (
+        result.stdout
+    )
+    assert "alpha.npz is unchanged" in result.stdout
+    assert (folder / "alpha.npz").read_bytes() == project_alpha
+    summary = json.loads((folder / "alpha-reference.json").read_text())
+    assert (summary["numerics"], summary["variant"]) == ("reference", "reference")
+    status = cli("status", folder)
+    assert status.exit_code == 0 and "stale" not in status.stdout
+
+    reference = json.loads(cli("report", folder, "--numerics", "reference", "--json").stdout)
+    assert reference["alpha_files"]["grid"] == "alpha-reference.npz (reference numerics)"
+    assert "alpha-reference.npz" in reference["inputs"] and "alpha.npz" not in reference["inputs"]
+    exact = json.loads(cli("report", folder, "--json").stdout)
+    assert exact["alpha_files"]["grid"] == "alpha.npz (exact numerics)"
+
+    # tuning with the project's numerics writes alpha.npz and leaves the variant alone
+    again = cli("tune", folder)
+    assert again.exit_code == 0 and "unchanged" not in again.stdout
+    assert (folder / "alpha-reference.npz").is_file()
