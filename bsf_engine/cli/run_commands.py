@@ -150,9 +150,16 @@ def ps(
 def runs_table(rows) -> Table:
     """`bsf ps`: one line a run that fits 80 columns (started: the time today, else the
     date; no cell wraps)."""
-    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
+    # one space between columns: a 17-letter project name on a run of another day is
+    # then 80 columns; a longer name is the one cell that gives way (…)
+    table = Table(
+        box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold", title_justify="left"
+    )
     for column in ("run", "project", "state", "stage", "started", "took"):
-        table.add_column(column, no_wrap=True)
+        if column == "project":  # the only column rich may shrink
+            table.add_column(column, overflow="ellipsis", min_width=8)
+        else:
+            table.add_column(column, no_wrap=True)
     for r in rows:
         table.add_row(
             r.id,

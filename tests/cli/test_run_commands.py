@@ -156,7 +156,19 @@ def test_status_and_ps_fit_80_columns_without_cutting_or_wrapping(handmade_folde
     console.print(status_table(status))
     run = store.create(handmade_folder, "20260101-120000-aaaa", stages=list(stages.NAMES))
     run.update(state="cancelled", stage="simulate-test", started="2026-01-01T12:00:00+00:00")
-    console.print(runs_table([run_row(run)]))
+    # the longest shipped project's name, on a run that began on another day and took
+    # minutes: the name gives way (…), never the state, stage, start or time taken
+    long_name = handmade_folder.parent / "fashion-vgg11-cpu"
+    long_name.mkdir()
+    other = store.create(long_name, "20260101-120000-bbbb", stages=list(stages.NAMES))
+    other.update(
+        state="running",
+        stage="simulate-test",
+        started="2026-01-01T12:00:00+00:00",
+        started_at=1000.0,
+        ended_at=1090.0,
+    )
+    console.print(runs_table([run_row(run), run_row(other)]))
     text = console.export_text()
     lines = text.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
@@ -165,3 +177,6 @@ def test_status_and_ps_fit_80_columns_without_cutting_or_wrapping(handmade_folde
     assert {"simulate-tune", "simulate-test"} <= {row.split("│")[1].strip() for row in rows}
     assert "tune: [fusion] changed since" in text  # a note, not markup
     assert "simulate-test 5/6" in text and "cancelled" in text
+    long_row = next(line for line in lines if "bbbb" in line)
+    assert long_row.rstrip().endswith("01-01   1.5 min"), long_row
+    assert " fashion-vgg11-" in long_row and "running" not in long_row  # lost: no live pid
