@@ -71,6 +71,9 @@ class Stage:
     # (a record that says otherwise, e.g. another energy model, is stale)
     settings: Callable[[Config], Mapping[str, Any]] = lambda _config: {}
     short: str = ""  # a column title where the name is too wide (default: the name)
+    # its progress tasks that nest, outer to inner (the batches of each epoch): the faces
+    # count the inner task's share into the outer one's bar and ETA
+    progress: tuple[str, ...] = ()
     threads: str = compute.ALL  # its CPU thread policy: compute.ONE or compute.ALL
 
     def __post_init__(self) -> None:
@@ -278,6 +281,7 @@ def _simulation(split: str, short: str) -> Stage:
         recorded_inputs=_simulation_inputs,
         short=short,
         threads=compute.ALL,  # convolutions over [chunk · batch, …]: big enough for threads
+        progress=("batch", "timestep"),
     )
 
 
@@ -322,6 +326,7 @@ TRAIN = Stage(
     unfinished=_train_interrupted,
     damaged=_checkpoint_damaged(layout.ANN_PT, layout.ANN_JSON, folded=False),
     threads=compute.ALL,
+    progress=("epoch", "batch"),  # an epoch can be half an hour on a CPU
 )
 CONVERT = Stage(
     "convert",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import display, layout
+from . import stages as stage_registry
 from .display import duration, number
 from .errors import BsfError
 from .layout import Layout
@@ -237,6 +238,41 @@ class ProgressThinner:
             self.seen[key] = at
             return True
         return False
+
+
+class StageProgress:
+    """How much of each progress task of one stage is done, counting the share done of
+    the unit in progress below it (`Stage.progress`, outer to inner): `train · epoch`
+    reads 2.4 of 20 while epoch 3's batches are 40 % through, so its bar moves and its
+    ETA is there from the first batch, not after the first (perhaps half-hour) epoch.
+    An inner task's count belongs to the outer unit it was reported under: once the
+    outer task moves on, the inner one counts nothing until its next report."""
+
+    def __init__(self, stage: str | None) -> None:
+        found = stage_registry.BY_NAME.get(stage or "")
+        self.order: tuple[str, ...] = found.progress if found else ()
+        self.latest: dict[str, tuple[int, int | None, int]] = {}  # task → done, total, seq
+        self.seq = 0
+
+    def update(self, task: str, done: int, total: int | None) -> None:
+        self.seq += 1
+        self.latest[task] = (done, total, self.seq)
+
+    def amount(self, task: str) -> float:
+        """`task`'s done, with the inner task's share of the current unit added."""
+        if task not in self.latest:
+            return 0.0
+        done, total, seq = self.latest[task]
+        if task not in self.order or self.order.index(task) + 1 == len(self.order):
+            return float(done)
+        inner = self.order[self.order.index(task) + 1]
+        if inner not in self.latest:
+            return float(done)
+        _, inner_total, inner_seq = self.latest[inner]
+        if inner_seq < seq or not inner_total:  # reported under an earlier unit
+            return float(done)
+        share = min(self.amount(inner) / inner_total, 1.0)
+        return min(done + share, float(total)) if total else done + share
 
 
 # projects -------------------------------------------------------------------------------

@@ -221,3 +221,28 @@ def test_every_energy_number_names_its_model(finished, tmp_path) -> None:
         "model only"
     )
     assert views.mixed_models_note({"tiny": "spikesim", "copy": "spikesim"}) == ""
+
+
+def test_stage_progress_counts_the_inner_units_share_into_the_outer() -> None:
+    """Hand-worked: a simulation of 4 batches of T = 300, resumed after batch 1."""
+    progress = views.StageProgress("simulate-test")
+    assert progress.order == ("batch", "timestep")
+    progress.update("batch", 1, 4)
+    assert progress.amount("batch") == 1.0 and progress.amount("timestep") == 0.0
+    progress.update("timestep", 150, 300)
+    assert progress.amount("batch") == 1.5 and progress.amount("timestep") == 150.0
+    progress.update("timestep", 300, 300)
+    assert progress.amount("batch") == 2.0
+    progress.update("batch", 2, 4)  # the batch is written: its timesteps no longer count
+    assert progress.amount("batch") == 2.0
+    progress.update("timestep", 30, 300)
+    assert progress.amount("batch") == 2.1
+    progress.update("batch", 4, 4)
+    progress.update("timestep", 300, 300)  # never past the total
+    assert progress.amount("batch") == 4.0
+    # a stage without nested tasks, or none at all: each task as reported
+    tune = views.StageProgress("tune")
+    tune.update("load", 2, 4)
+    tune.update("step", 10, 100)
+    assert (tune.amount("load"), tune.amount("step"), tune.amount("other")) == (2.0, 10.0, 0.0)
+    assert views.StageProgress(None).order == ()

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..display import STATE_STYLE, duration, energy_model, number, when
 from ..events import Events
 from ..states import Method
+from ..views import StageProgress
 from .app import STATE
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class RichEvents(Events):
         self.stage: str | None = None
         self.tasks: dict[tuple[str | None, str], TaskID] = {}
         self.done: dict[tuple[str | None, str], int] = {}
+        self.nested: dict[str | None, StageProgress] = {}
 
         self.started = False
 
@@ -75,11 +77,16 @@ class RichEvents(Events):
         if key not in self.tasks:
             self.tasks[key] = self.bars.add_task(self.label(task), total=total, info=text)
         task_id = self.tasks[key]
+        nested = self.nested.setdefault(self.stage, StageProgress(self.stage))
+        nested.update(task, done, total)
         if done < self.done.get(key, 0):
-            self.bars.reset(task_id, total=total, completed=done, info=text)
+            self.bars.reset(task_id, total=total, completed=nested.amount(task), info=text)
         else:
-            self.bars.update(task_id, total=total, completed=done, info=text)
+            self.bars.update(task_id, total=total, completed=nested.amount(task), info=text)
         self.done[key] = done
+        for outer in nested.order[: nested.order.index(task)] if task in nested.order else ():
+            if (self.stage, outer) in self.tasks:  # its bar (and rich's ETA) moves with this
+                self.bars.update(self.tasks[self.stage, outer], completed=nested.amount(outer))
 
     def log(self, message: str, level: str = "info") -> None:
         if level == "debug" and not STATE["debug"]:  # (the run's log keeps them)

@@ -33,24 +33,28 @@ SHORT = {stage.name: stage.short for stage in stages.STAGES}  # the plan in one 
 
 @dataclass
 class TaskProgress:
+    """One bar. `amount` is `done` with the share of the unit in progress inside it
+    (views.StageProgress): rate, ETA and the bar go by it."""
+
     stage: str
     task: str
     done: int
     total: int | None
     unit: str
     first_time: float
-    first_done: int
+    first_amount: float
     time: float
+    amount: float = 0.0
 
     def rate(self) -> float | None:
         span = self.time - self.first_time
-        return (self.done - self.first_done) / span if span > 0 else None
+        return (self.amount - self.first_amount) / span if span > 0 else None
 
     def eta(self) -> float | None:
         rate = self.rate()
         if not rate or self.total is None:
             return None
-        return max(self.total - self.done, 0) / rate
+        return max(self.total - self.amount, 0) / rate
 
 
 def task_text(task: TaskProgress, state: RunState) -> str:
@@ -150,6 +154,7 @@ class RunsPane(Widget):
         self.thinner = views.ProgressThinner()  # per selected run
         self.event_offset = 0
         self.tasks: dict[str, TaskProgress] = {}
+        self.nested: dict[str, views.StageProgress] = {}
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="run-list", cursor_type="row")
@@ -222,7 +227,7 @@ class RunsPane(Widget):
         self.selected = run_id
         self.event_offset = 0
         self.thinner = views.ProgressThinner()
-        self.tasks = {}
+        self.tasks, self.nested = {}, {}
         log = self.query_one("#run-log", FollowLog)
         log.clear()
         log.follow()  # a run just selected (or launched) is followed from its start
@@ -260,19 +265,21 @@ class RunsPane(Widget):
             if event.get("kind") == "progress":
                 self._progress(event)
             elif event.get("kind") == "stage" and event.get("state") == StageState.RUNNING:
-                self.tasks = {}
+                self.tasks, self.nested = {}, {}
                 self.query_one("#progress", Vertical).remove_children()
         self._info(message.run)
         self._draw_progress(message.run.state)
 
     def _progress(self, event: dict[str, Any]) -> None:
-        key = f"{event.get('stage')}:{event.get('task')}"
+        stage, name = event.get("stage") or "", event.get("task") or ""
+        key = f"{stage}:{name}"
         old = self.tasks.get(key)
         now, done = float(event.get("time", 0)), int(event.get("done") or 0)
+        nested = self.nested.setdefault(stage, views.StageProgress(stage))
+        nested.update(name, done, event.get("total"))
         if old is None or done < old.done:
-            old = TaskProgress(
-                event.get("stage") or "", event.get("task") or "", done, None, "", now, done, now
-            )
+            amount = nested.amount(name)
+            old = TaskProgress(stage, name, done, None, "", now, amount, now, amount)
         old.done, old.total, old.unit, old.time = (
             done,
             event.get("total"),
@@ -280,6 +287,11 @@ class RunsPane(Widget):
             now,
         )
         self.tasks[key] = old
+        for task in self.tasks.values():  # this one, and the tasks it runs inside
+            if task.stage == stage:
+                amount = nested.amount(task.task)
+                if amount != task.amount:
+                    task.amount, task.time = amount, now
 
     def _draw_progress(self, state: RunState) -> None:
         box = self.query_one("#progress", Vertical)
@@ -299,7 +311,7 @@ class RunsPane(Widget):
             else:
                 found.first().query_one(Label).update(text)
                 self.query_one(f"#{ident}-bar", ProgressBar).update(
-                    total=task.total, progress=task.done
+                    total=task.total, progress=task.amount
                 )
 
     def _info(self, run: views.RunRow) -> None:

@@ -23,3 +23,24 @@ def test_each_stage_gets_its_own_named_bars(tmp_path) -> None:
     assert shown == {"simulate-tune · batch": 3, "simulate-test · batch": 1}
     assert record.stage == "simulate-test"  # the run's log is told the stage too
     assert bars.bars.tasks[0].fields["info"] == "rate=1235"
+
+
+def test_an_outer_bar_moves_with_the_task_inside_it() -> None:
+    """`train · epoch` counts the share of the epoch its batches have done, so rich has
+    a rate (and an ETA) from the first batches of a long first epoch."""
+    console = Console(width=100, file=io.StringIO(), force_terminal=False)
+    with RichEvents(console) as bars:
+        bars.begin("train")
+        bars.progress("epoch", 0, 20, "epoch")
+        bars.progress("batch", 10, 40, "batch")
+        epoch, batch = bars.bars.tasks
+        assert (epoch.completed, batch.completed) == (0.25, 10)
+        bars.progress("batch", 40, 40, "batch")
+        bars.progress("epoch", 1, 20, "epoch")
+        assert epoch.completed == 1  # the finished epoch's batches are not counted twice
+        bars.progress("batch", 4, 40, "batch")
+        assert (epoch.completed, batch.completed) == (1.1, 4)
+        bars.begin("tune")  # a stage whose tasks run one after the other: counts as reported
+        bars.progress("load", 2, 4, "batch")
+        bars.progress("step", 10, 100, "step")
+        assert [t.completed for t in bars.bars.tasks[2:]] == [2, 10]
