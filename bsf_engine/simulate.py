@@ -20,18 +20,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import atomic, budget, layout
+from . import atomic, budget, distributed, layout
 from .config.schema import MAX_TIMESTEPS
 from .data import Datasets, ImageSet, iterate_batches, load_datasets
 from .devices import resolve_device
-from .errors import ArtifactExistsError, DataError
+from .errors import ArtifactExistsError, BsfError, DataError
 from .events import Events
 from .project import Project
 from .snn.network import ConvertedNetwork, load_converted
@@ -87,6 +87,7 @@ class Job:
     timesteps: int
     num_workers: int
     replaced: SetAside | None = None  # old spikes, kept until the first new batch
+    world: distributed.World = field(default_factory=distributed.World)  # who shares it
 
 
 def _settings(cfg, split: str, timesteps, batch_size, device, dtype, limit) -> Settings:
@@ -256,11 +257,19 @@ def run(
     limit: int | None = None,
     force: bool = False,
 ) -> Manifest:
-    """Simulate `split` (or its first `limit` samples); returns the final manifest."""
+    """Simulate `split` (or its first `limit` samples); returns the final manifest.
+
+    Under torchrun the ranks share the batches (`_simulate_batches`); the folder ends
+    as one process leaves it: the same batch files, and a manifest that differs only
+    in the times it records."""
     events = events or Events()
     settings = _settings(
         project.config.simulate, split, timesteps, batch_size, device, dtype, limit
     )
+    here = distributed.world()
+    if here.sharded and settings.device.type == "cuda" and settings.device.index is None:
+        settings = replace(settings, device=torch.device("cuda", here.local_rank))
+    distributed.join()
     folder = spikes_folder(project, split)
     layout.require_folder(folder, project.folder)  # a file in its place: say so up front
     CONVERT.require_current(project)
@@ -271,21 +280,34 @@ def run(
     images = data.split(split)
     samples = min(len(images), limit) if limit else len(images)
     budget.check_simulation(net.model, settings, project.config.simulate, samples)
-    settled = recover_set_aside(folder)
-    if settled:
-        events.log(settled)
     identity = _identity(project, settings, samples, data.plan.digest())
-    manifest, replaced = _resume_point(folder, identity, force, events)
+    # only the leader (rank 0, or the one process) changes the folder; under torchrun
+    # the other ranks get its manifest, and a refusal, from it
+    manifest = replaced = refusal = None
+    if here.leader:
+        try:
+            settled = recover_set_aside(folder)
+            if settled:
+                events.log(settled)
+            manifest, replaced = _resume_point(folder, identity, force, events)
+        except BsfError as exc:
+            refusal = exc
+    refusal, manifest = distributed.broadcast((refusal, manifest), here)
+    if refusal is not None:
+        raise refusal
     if manifest is not None and manifest.get("complete"):
         events.log(f"{folder} is up to date (use --overwrite to simulate again)")
         return manifest
     with _put_back_on_failure(replaced, events):
-        layout.make_folder(folder, project.folder)
-        atomic.remove_temporaries(folder)
         simulator = _simulator(project, net, settings)
-        if manifest is None:
-            manifest = _start_manifest(project, net, simulator, settings, identity, samples)
-            write_manifest(folder, manifest)
+        if here.leader:
+            layout.make_folder(folder, project.folder)
+            atomic.remove_temporaries(folder)
+            if manifest is None:
+                manifest = _start_manifest(project, net, simulator, settings, identity, samples)
+                write_manifest(folder, manifest)
+            _adopt_written(folder, manifest, _plan(samples, settings.batch_size), samples)
+        manifest = distributed.broadcast(manifest, here)
         # the recorded chunking makes a resumed run's bytes equal an uninterrupted run's
         simulator.chunk = int(manifest["settings"]["chunk"])
         simulator.sub_batch = manifest["settings"].get("sub_batch", simulator.sub_batch)
@@ -301,29 +323,48 @@ def run(
             settings.timesteps,
             project.config.data.num_workers,
             replaced,
+            here,
         )
         return _simulate_batches(job)
 
 
-def _simulate_batches(job: Job) -> Manifest:
-    events, folder, manifest, timesteps = job.events, job.folder, job.manifest, job.timesteps
-    plan = [
-        (i, start, min(start + job.batch_size, job.samples))
-        for i, start in enumerate(range(0, job.samples, job.batch_size))
+def _plan(samples: int, batch_size: int) -> list[tuple[int, int, int]]:
+    """(index, first sample, end) of every batch of the split."""
+    return [
+        (i, start, min(start + batch_size, samples))
+        for i, start in enumerate(range(0, samples, batch_size))
     ]
-    done = {int(e["index"]): e for e in manifest["batches"]}
+
+
+def _adopt_written(folder: Path, manifest: Manifest, plan, samples: int) -> None:
+    """Record the whole batch files the manifest does not list (written just before a
+    crash, or by another rank of a sharded run that was stopped)."""
+    done = {int(e["index"]) for e in manifest["batches"]}
     for index, start, stop in plan:
         path = folder / batch_filename(index)
         if index not in done and path.is_file():
-            entry = _adopt(path, index, start, stop, timesteps)  # written just before a crash
+            entry = _adopt(path, index, start, stop, manifest["timesteps"])
             if entry is not None:
-                done[index] = entry
                 _record(folder, manifest, entry)
+
+
+def _simulate_batches(job: Job) -> Manifest:
+    """The batches the manifest lacks; under torchrun each rank simulates every
+    size-th of them and the leader records them all, as one process would have."""
+    events, folder, manifest, timesteps = job.events, job.folder, job.manifest, job.timesteps
+    here = job.world
+    plan = _plan(job.samples, job.batch_size)
+    done = {int(e["index"]): e for e in manifest["batches"]}
     todo = [item for item in plan if item[0] not in done]
     if done:
         events.log(f"{len(done)} of {len(plan)} batches already simulated; resuming")
+    mine = here.shard(todo)
+    if here.sharded:
+        events.log(f"rank {here.rank} of {here.size}: {len(mine)} of the {len(todo)} batches")
+    others = [item for item in todo if item not in mine]
     events.progress("batch", len(done), len(plan), "batch")
-    for index, start, stop in todo:
+    made: list[dict[str, Any]] = []
+    for index, start, stop in mine:
         subset = job.images.subset(list(range(start, stop)))
         x, y = next(
             iterate_batches(subset, stop - start, job.data.norm, num_workers=job.num_workers)
@@ -352,21 +393,32 @@ def _simulate_batches(job: Job) -> Manifest:
             "device": str(job.simulator.device),
         }
         done[index] = entry
-        _record(folder, manifest, entry)
+        made.append(entry)
+        if here.leader:
+            _record(folder, manifest, entry)
         if job.replaced is not None:
             job.replaced.discard()  # the new run has a batch of its own now
         rate = (stop - start) * timesteps / max(seconds, 1e-9)
-        events.progress("batch", len(done), len(plan), "batch", rate=f"{rate:,.0f} img·step/s")
+        # the other ranks' batches count once their files are there (written atomically)
+        written = sum((folder / batch_filename(i)).is_file() for i, _, _ in others)
+        events.progress(
+            "batch", len(done) + written, len(plan), "batch", rate=f"{rate:,.0f} img·step/s"
+        )
         events.metric("image_steps_per_second", rate, batch=index)
-        if index != todo[-1][0]:  # after the last batch the split is marked complete first
+        if index != mine[-1][0]:  # after the last batch the split is marked complete first
             events.checkpoint()
     if job.replaced is not None:
         job.replaced.discard()
-    manifest["complete"] = True
-    manifest["stamp"]["finished"] = stamp("simulate", "")["created"]
-    write_manifest(folder, manifest)
-    events.artifact(str(folder / MANIFEST), "spikes")
-    return manifest
+    gathered = distributed.gather(made, here)
+    if here.leader:
+        for entries in (gathered or [])[1:]:
+            for entry in entries:
+                _record(folder, manifest, entry)
+        manifest["complete"] = True
+        manifest["stamp"]["finished"] = stamp("simulate", "")["created"]
+        write_manifest(folder, manifest)
+        events.artifact(str(folder / MANIFEST), "spikes")
+    return distributed.broadcast(manifest, here)
 
 
 def _record(folder: Path, manifest: Manifest, entry: dict[str, Any]) -> None:

@@ -74,6 +74,8 @@ class Stage:
     # its progress tasks that nest, outer to inner (the batches of each epoch): the faces
     # count the inner task's share into the outer one's bar and ETA
     progress: tuple[str, ...] = ()
+    # under torchrun every rank does a share of it (else rank 0 does it, the rest wait)
+    sharded: bool = False
     threads: str = compute.ALL  # its CPU thread policy: compute.ONE or compute.ALL
 
     def __post_init__(self) -> None:
@@ -282,6 +284,7 @@ def _simulation(split: str, short: str) -> Stage:
         short=short,
         threads=compute.ALL,  # convolutions over [chunk · batch, …]: big enough for threads
         progress=("batch", "timestep"),
+        sharded=True,
     )
 
 

@@ -142,10 +142,23 @@ def open_project(project: str):
 
 
 def writing(p, command: str):
-    """The project lock for one stage's own command (refused while a run holds it)."""
-    from ..runs.lock import held
+    """The project lock for one stage's own command (refused while a run holds it).
+    Under torchrun the leader (rank 0) holds it for every rank."""
+    from contextlib import nullcontext
 
-    return held(p.folder, f"`bsf {command}`")
+    from ..distributed import world
+    from ..errors import BsfError
+    from ..runs.lock import held
+    from ..stages import STAGES
+
+    here = world()
+    sharded = sorted({s.command for s in STAGES if s.sharded})
+    if here.sharded and command not in sharded:
+        raise BsfError(
+            f"`bsf {command}` runs as one process; under torchrun only `bsf run` and "
+            f"{', '.join(f'`bsf {c}`' for c in sharded)} share their work"
+        )
+    return held(p.folder, f"`bsf {command}`") if here.leader else nullcontext()
 
 
 def main() -> None:

@@ -52,13 +52,40 @@ def run(
         bool, typer.Option("--detach", help="run in the background; it outlives this terminal")
     ] = False,
     threads: ThreadsOpt = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            "--nproc",
+            metavar="N",
+            help="N processes on this machine under torchrun, sharing the simulations "
+            "(docs/cluster.md)",
+        ),
+    ] = None,
 ) -> None:
+    from .. import distributed
     from ..runs import launch, runner
     from ..runs.sink import StopRequest
 
+    here = distributed.world()
+    if nproc is not None:
+        _under_torchrun(nproc, here, detach)  # (does not return)
     p = open_project(project)
-    started = launch.start(p, start, until, force, detached=detach, threads=threads)
+    if here.sharded and detach:
+        raise BsfError("--detach: a run under torchrun stays in the foreground (or use sbatch)")
+    if not here.leader:  # rank 0 holds the run; this rank does its share of its stages
+        try:
+            state = runner.follow(p, threads=threads)
+        except RuntimeError:  # gloo: rank 0 has gone (cancelled, failed); its log says why
+            err.print(f"rank {here.rank}: rank 0 ended the run; stopping", markup=False)
+            raise typer.Exit(EXIT_FAILURE) from None
+        raise typer.Exit(0 if state == RunState.DONE else EXIT_FAILURE)
+    try:
+        started = launch.start(p, start, until, force, detached=detach, threads=threads)
+    except BaseException:
+        _release_followers(here, RunState.FAILED)
+        raise
     if started is None:
+        _release_followers(here, RunState.DONE)
         err.print(f"{p.name}: every stage is done (--force reruns them)")
         _print_status(p)
         if until is None and p.layout.report_json.is_file():
@@ -104,6 +131,44 @@ def run(
 
 
 run.__doc__ = f"Run what is missing or stale: {' → '.join(stages.NAMES)}."
+
+
+def _under_torchrun(nproc: int, here, detach: bool) -> None:
+    """`bsf run … --nproc N`: the same command as N processes of torchrun on this
+    machine (`--standalone`: it picks a free port); replaces this process."""
+    import os
+    import sys
+
+    if nproc < 1:
+        raise BsfError(f"--nproc {nproc}: must be at least 1")
+    if here.sharded:
+        raise BsfError("--nproc: this is already a process of torchrun; leave --nproc out")
+    if detach:
+        raise BsfError("--nproc with --detach: not yet; run it in tmux or under sbatch")
+    args = sys.argv[1:]
+    kept = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc-per-node={nproc}", "-m", "bsf_engine", *kept]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+
+
+def _release_followers(here, state: RunState) -> None:
+    """Rank 0 found nothing to run (or could not start): the other ranks can end."""
+    from .. import distributed
+
+    if here.sharded:
+        distributed.join()
+        distributed.broadcast((None, state), here)
 
 
 @guarded

@@ -3,6 +3,7 @@ report. Each calls the stage's `run` under the project lock, with progress bars.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -118,10 +119,14 @@ def simulate(
 ) -> None:
     """Simulate the converted SNN on a split; resumes at the first missing batch."""
     from .. import simulate as simulate_stage
+    from ..distributed import world
+    from ..events import Events
 
     p = open_project(project)
     stage = stages.simulation(split)
-    with writing(p, "simulate"), RichEvents(err) as events:
+    here = world()
+    shown = RichEvents(err) if here.leader else contextlib.nullcontext(Events())
+    with writing(p, "simulate"), shown as events:
         manifest = stage.run(
             p,
             events,
@@ -133,6 +138,8 @@ def simulate(
             dtype=dtype,
             limit=limit,
         )
+    if not here.leader:  # rank 0 speaks for the run
+        return
     folder = simulate_stage.spikes_folder(p, split)
     entries = manifest["batches"]
     timed = [e for e in entries if e.get("seconds")]
@@ -146,7 +153,8 @@ def simulate(
         seconds = sum(e["seconds"] for e in timed)
         out.print(
             f"{steps / seconds:,.0f} image-timesteps/s on {manifest['settings']['device']} "
-            f"(chunk {manifest['settings']['chunk']})"
+            f"(chunk {manifest['settings']['chunk']}"
+            + (f"; per rank, {here.size} ranks)" if here.sharded else ")")
         )
 
 

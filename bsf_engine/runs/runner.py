@@ -1,12 +1,18 @@
-"""Carry out a run: its stages in order, every event into events.jsonl, its end state."""
+"""Carry out a run: its stages in order, every event into events.jsonl, its end state.
+
+Under torchrun rank 0 carries out the run (`execute`) and tells the other ranks each
+stage as it starts; they do their share of the sharded ones and wait out the rest
+(`follow`). One run, one record, one lock: rank 0's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
 
-from .. import atomic, pipeline
+from .. import atomic, distributed, pipeline
+from .. import stages as registry
 from ..errors import BsfError, Interrupted
 from ..events import Events
 from ..states import RunState, StageState
@@ -38,6 +44,7 @@ def execute(
     thread policy.
     """
     stop = stop or StopRequest()
+    here = distributed.join()
     record = JsonlEvents(run.events_path, stop)
     events: Events = TeeEvents(record, display) if display is not None else record
     pid = os.getpid()
@@ -57,6 +64,7 @@ def execute(
             record.write("log", level="info", message=f"removed {path} (an interrupted write)")
     state, error = RunState.DONE, None
     durations: dict[str, float] = {}
+    in_step = True  # the other ranks (under torchrun) wait for rank 0's next word
     try:
         for name in stages:
             record.stage = name
@@ -66,7 +74,11 @@ def execute(
             record.write("stage", state=StageState.RUNNING, forced=forced)
             began = time.monotonic()
             events.checkpoint()
+            distributed.broadcast((name, forced), here)
+            # inside a sharded stage the other ranks are busy, not waiting for word
+            in_step = not registry.BY_NAME[name].sharded
             pipeline.run_stage(project, name, events, force=forced, threads=threads)
+            in_step = True
             durations[name] = round(time.monotonic() - began, 2)
             record.write("stage", state=StageState.DONE, seconds=durations[name])
         events.checkpoint()  # a cancel that came during the last stage still counts
@@ -83,4 +95,20 @@ def execute(
         record.write("end", state=state, error=error, seconds=durations)
         run.update(state=state, error=error, ended=now_iso(), ended_at=time.time())
         lock.release(project.folder, run.id)
+        if here.sharded and in_step:  # else this rank's exit makes torchrun end the rest
+            with contextlib.suppress(Exception):
+                distributed.broadcast((None, state), here)
     return state, error
+
+
+def follow(project, *, threads: int | None = None) -> RunState:
+    """A rank other than 0 in a run under torchrun: each stage rank 0 starts, its share
+    of it if it is sharded; returns the state rank 0 ended the run in."""
+    here = distributed.join()
+    quiet = Events()
+    while True:
+        name, detail = distributed.broadcast(None, here)
+        if name is None:
+            return RunState(detail)
+        if registry.BY_NAME[name].sharded:
+            pipeline.run_stage(project, name, quiet, force=detail, threads=threads)
