@@ -99,6 +99,7 @@ class RunRow:
     error: str | None
     pid: int | None
     host: str | None
+    ranks: int = 1  # processes under torchrun (rank 0 holds the record)
 
     @property
     def progress(self) -> str:
@@ -123,6 +124,7 @@ class RunRow:
             "error": self.error,
             "pid": self.pid,
             "host": self.host,
+            "ranks": self.ranks,
         }
 
 
@@ -142,6 +144,7 @@ def run_row(run: store.Run) -> RunRow:
         error=meta.get("error"),
         pid=meta.get("pid"),
         host=meta.get("host"),
+        ranks=int(meta.get("ranks") or 1),
     )
 
 

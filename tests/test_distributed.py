@@ -154,6 +154,7 @@ def test_bsf_run_nproc_shares_the_simulations_and_is_one_run(finished_project, t
     record = json.loads((runs[0] / "run.json").read_text())
     assert record["state"] == "done"
     assert record["stages"] == ["simulate-tune", "tune", "simulate-test", "report"]
+    assert record["ranks"] == 2  # what the Runs tab and `bsf ps --json` show
 
 
 def test_only_the_sharded_commands_run_under_torchrun(cli, finished_project, monkeypatch) -> None:

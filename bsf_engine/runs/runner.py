@@ -56,6 +56,7 @@ def execute(
         started=now_iso(),
         started_at=time.time(),
         stages=stages,
+        ranks=here.size,
     )
     record.write("start", stages=stages, pid=pid)
     # we hold the lock: what an earlier, killed writer left half-written can go

@@ -318,6 +318,8 @@ class RunsPane(Widget):
         text = f"run [b]{run.id}[/b]  {styled_state(run.state)}"
         if run.detached:
             text += f"  (detached, pid {run.pid})"
+        if run.ranks > 1:
+            text += f"  ({run.ranks} ranks under torchrun)"
         if run.stages:
             where = f"stage {run.progress} of " if run.progress else "stages "
             text += "\n" + where + "→".join(SHORT.get(name, name) for name in run.stages)
