@@ -330,6 +330,7 @@ TRAIN = Stage(
     damaged=_checkpoint_damaged(layout.ANN_PT, layout.ANN_JSON, folded=False),
     threads=compute.ALL,
     progress=("epoch", "batch"),  # an epoch can be half an hour on a CPU
+    sharded=True,  # DDP under torchrun
 )
 CONVERT = Stage(
     "convert",

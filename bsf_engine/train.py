@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import atomic, layout
-from .data import Datasets, iterate_batches, load_datasets
+from . import atomic, distributed, layout
+from .data import Datasets, ImageSet, iterate_batches, load_datasets
 from .devices import resolve_device
 from .errors import ArtifactExistsError, DivergedError, Interrupted, MissingArtifactError
 from .evaluate import head_accuracies
@@ -128,6 +128,17 @@ def _check_existing(project: Project, force: bool) -> dict[str, Any] | None:
     )
 
 
+def rank_share(train: ImageSet, seed: int, epoch: int, here: distributed.World) -> ImageSet:
+    """This rank's share of an epoch's training images (DistributedSampler's part): a
+    permutation seeded by (seed, epoch), dealt round robin, cut to equal lengths so
+    every rank takes the same number of steps. The whole set for a world of one."""
+    if not here.sharded:
+        return train
+    order = torch.randperm(len(train), generator=epoch_generator(seed, epoch))
+    each = len(train) // here.size
+    return train.subset(order[here.rank :: here.size][:each])
+
+
 def train_one_epoch(
     model,
     data: Datasets,
@@ -138,31 +149,41 @@ def train_one_epoch(
     autocast,
     scaler,
     events: Events,
+    here: distributed.World | None = None,
+    step_model: nn.Module | None = None,
 ) -> dict[str, float]:
+    """One epoch; under torchrun on this rank's share of the images, with a batch of
+    batch_size / ranks so that a step of all ranks (through DDP, `step_model`) sees
+    batch_size images as one process does."""
     cfg = project.config
+    here = here or distributed.World()
+    step_model = step_model or model
     weights = ic_weights(project, model.spec, epoch)
     head_weights = [weights.get(name, 1.0) for name in model.head_names]
     criterion = nn.CrossEntropyLoss()
     model.train()
-    batches = -(-len(data.train) // cfg.data.batch_size)
+    images = rank_share(data.train, cfg.train.seed, epoch, here)
+    batch_size = max(1, cfg.data.batch_size // here.size)
+    batches = -(-len(images) // batch_size)
     # Running sums stay on the device; reading them (a sync) happens only when reporting.
     total_loss = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros(len(head_weights), dtype=torch.long, device=device)
     report_every = max(1, batches // 50)
     seen = 0
     batch_iter = iterate_batches(
-        data.train,
-        cfg.data.batch_size,
+        images,
+        batch_size,
         data.norm,
         shuffle=True,
         augment=data.augment,
-        generator=epoch_generator(cfg.train.seed, epoch),
+        # a world of one keeps the generator it always had (the same weights as before)
+        generator=epoch_generator(cfg.train.seed, epoch * here.size + here.rank),
         device=device,
         num_workers=cfg.data.num_workers,
     )
     for step, (x, y) in enumerate(batch_iter, 1):
         with autocast():
-            outputs = model(x)
+            outputs = step_model(x)
             loss = sum(w * criterion(out.float(), y) for w, out in zip(head_weights, outputs))
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
@@ -217,6 +238,9 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         events.log(f"{project.layout.ann_pt} is up to date (use --force to retrain)")
         return done
     device = resolve_device(cfg.train.device, "[train] device")
+    here = distributed.join()
+    if here.sharded and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", here.local_rank)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels
     state = _load_checkpoint(project, force)
@@ -228,6 +252,7 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         torch.manual_seed(cfg.train.seed)
         model: MultiExitNet = build_model(spec)
     model.to(device)
+    step_model = _parallel(model, device, here)
     optimizer, scheduler = _optimizer(project, model)
     autocast, scaler = _amp(device, cfg.train.amp)
     history: list[dict[str, Any]] = []
@@ -248,7 +273,17 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
         row.update(
             train_one_epoch(
-                model, data, project, epoch, optimizer, device, autocast, scaler, events
+                model,
+                data,
+                project,
+                epoch,
+                optimizer,
+                device,
+                autocast,
+                scaler,
+                events,
+                here,
+                step_model,
             )
         )
         scheduler.step()
@@ -266,14 +301,31 @@ def run(project: Project, events: Events | None = None, *, force: bool = False) 
             "scaler": scaler.state_dict() if scaler is not None else None,
             "history": history,
         }
-        atomic.save_torch(project.layout.train_checkpoint, checkpoint)
+        if here.leader:  # the others resume from it too: the folder is shared
+            atomic.save_torch(project.layout.train_checkpoint, checkpoint)
         for key, value in row.items():
             if key not in ("epoch",):
                 events.metric(key, value, epoch=epoch + 1)
         events.progress("epoch", epoch + 1, epochs, "epoch", loss=row["loss"], val_acc=val["final"])
         if epoch + 1 < epochs:
             events.checkpoint()
+    if not here.leader:  # rank 0 evaluates and writes ann.pt; the same weights are here
+        return {}
     return _finish(project, model, data, device, history, elapsed, events)
+
+
+def _parallel(model: nn.Module, device: torch.device, here: distributed.World) -> nn.Module:
+    """What a training step runs: the model, or under torchrun the model in DDP (its
+    gradients averaged over the ranks, over NCCL on CUDA, gloo on the CPU)."""
+    if not here.sharded:
+        return model
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type == "cuda":
+        group = dist.new_group(backend="nccl")
+        return DistributedDataParallel(model, device_ids=[device.index], process_group=group)
+    return DistributedDataParallel(model)
 
 
 def _finish(project, model, data, device, history, elapsed, events) -> dict[str, Any]:

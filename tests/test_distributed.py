@@ -165,3 +165,41 @@ def test_only_the_sharded_commands_run_under_torchrun(cli, finished_project, mon
     assert result.stderr.startswith("error: `bsf tune` runs as one process; under torchrun")
     result = cli("run", finished_project[0], "--nproc", "2")
     assert result.exit_code == 2 and "already a process of torchrun" in result.stderr
+
+
+def torchrun_train(folder: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node", "2", "-m", "bsf_engine", "train", str(folder)]
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_ddp_training_on_two_ranks_resumes_after_a_rank_is_killed(make_project) -> None:
+    from tests.conftest import TINY_DIGITS
+
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if not children.exists():
+        pytest.skip("needs Linux's /proc/<pid>/task/<pid>/children to find the ranks")
+    folder = make_project(TINY_DIGITS.replace("epochs = 3", "epochs = 12"), name="ddp")
+    run = torchrun_train(folder)
+    checkpoint = folder / "train.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.is_file():
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()[1]
+        time.sleep(0.02)
+    agent = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+    os.kill(int(agent[-1]), 9)
+    run.communicate(timeout=120)
+    assert run.returncode != 0 and not (folder / "ann.pt").exists()
+
+    again = torchrun_train(folder)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "resuming from train.ckpt after epoch" in err
+    assert out.count("ANN accuracy (12 epochs") == 1  # rank 0 alone reports
+    ann = json.loads((folder / "ann.json").read_text())
+    assert [row["epoch"] for row in ann["history"]] == list(range(1, 13))
+    accuracy = ann["accuracy"]["test"]
+    assert accuracy["final"] > 0.8 and all(0 <= v <= 1 for v in accuracy.values()), accuracy
+    assert not checkpoint.exists()

@@ -57,8 +57,8 @@ def run(
         typer.Option(
             "--nproc",
             metavar="N",
-            help="N processes on this machine under torchrun, sharing the simulations "
-            "(docs/cluster.md)",
+            help="N processes on this machine under torchrun, sharing training (DDP) and "
+            "the simulations (docs/cluster.md)",
         ),
     ] = None,
 ) -> None:

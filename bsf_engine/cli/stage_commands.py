@@ -61,9 +61,16 @@ def validate(project: ProjectArg) -> None:
 @guarded
 def train(project: ProjectArg, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
     """Train the ANN with its IC heads; resumes an interrupted run from its last epoch."""
+    from ..distributed import world
+    from ..events import Events
+
     p = open_project(project)
-    with writing(p, "train"), RichEvents(err) as events:
+    here = world()
+    shown = RichEvents(err) if here.leader else contextlib.nullcontext(Events())
+    with writing(p, "train"), shown as events:
         result = stages.TRAIN.run(p, events, force=force, threads=threads)
+    if not here.leader:  # rank 0 speaks for the run
+        return
     acc = result["accuracy"]
     out.print(
         accuracy_table(
