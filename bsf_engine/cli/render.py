@@ -215,3 +215,13 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
     """The report's table and its accuracy-against-energy plot."""
     console.print(report_table(result))
     print(report_plot(result, console.width, console.is_terminal))
+
+
+def rank_events(console: Console):
+    """Progress bars on `console` for rank 0 (or the one process); under torchrun the
+    other ranks show nothing (rank 0 speaks for the run)."""
+    import contextlib
+
+    from ..distributed import world
+
+    return RichEvents(console) if world().leader else contextlib.nullcontext(Events())

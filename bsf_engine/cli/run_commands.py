@@ -82,10 +82,10 @@ def run(
     try:
         started = launch.start(p, start, until, force, detached=detach, threads=threads)
     except BaseException:
-        _release_followers(here, RunState.FAILED)
+        runner.release(RunState.FAILED)
         raise
     if started is None:
-        _release_followers(here, RunState.DONE)
+        runner.release(RunState.DONE)
         err.print(f"{p.name}: every stage is done (--force reruns them)")
         _print_status(p)
         if until is None and p.layout.report_json.is_file():
@@ -160,15 +160,6 @@ def _under_torchrun(nproc: int, here, detach: bool) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, command)
-
-
-def _release_followers(here, state: RunState) -> None:
-    """Rank 0 found nothing to run (or could not start): the other ranks can end."""
-    from .. import distributed
-
-    if here.sharded:
-        distributed.join()
-        distributed.broadcast((None, state), here)
 
 
 @guarded

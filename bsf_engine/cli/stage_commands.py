@@ -3,7 +3,6 @@ report. Each calls the stage's `run` under the project lock, with progress bars.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +17,7 @@ from ..config.template import PRESETS
 from ..stages import SIMULATIONS
 from ..states import EnergyModel
 from .app import ForceOpt, ProjectArg, ThreadsOpt, err, guarded, open_project, out, writing
-from .render import RichEvents, accuracy_table, print_report
+from .render import RichEvents, accuracy_table, print_report, rank_events
 
 
 @guarded
@@ -62,12 +61,10 @@ def validate(project: ProjectArg) -> None:
 def train(project: ProjectArg, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
     """Train the ANN with its IC heads; resumes an interrupted run from its last epoch."""
     from ..distributed import world
-    from ..events import Events
 
     p = open_project(project)
     here = world()
-    shown = RichEvents(err) if here.leader else contextlib.nullcontext(Events())
-    with writing(p, "train"), shown as events:
+    with writing(p, "train"), rank_events(err) as events:
         result = stages.TRAIN.run(p, events, force=force, threads=threads)
     if not here.leader:  # rank 0 speaks for the run
         return
@@ -127,13 +124,11 @@ def simulate(
     """Simulate the converted SNN on a split; resumes at the first missing batch."""
     from .. import simulate as simulate_stage
     from ..distributed import world
-    from ..events import Events
 
     p = open_project(project)
     stage = stages.simulation(split)
     here = world()
-    shown = RichEvents(err) if here.leader else contextlib.nullcontext(Events())
-    with writing(p, "simulate"), shown as events:
+    with writing(p, "simulate"), rank_events(err) as events:
         manifest = stage.run(
             p,
             events,

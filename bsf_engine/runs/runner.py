@@ -96,10 +96,18 @@ def execute(
         record.write("end", state=state, error=error, seconds=durations)
         run.update(state=state, error=error, ended=now_iso(), ended_at=time.time())
         lock.release(project.folder, run.id)
-        if here.sharded and in_step:  # else this rank's exit makes torchrun end the rest
+        if in_step:  # else this rank's exit makes torchrun end the rest
             with contextlib.suppress(Exception):
-                distributed.broadcast((None, state), here)
+                release(state)
     return state, error
+
+
+def release(state: RunState) -> None:
+    """Rank 0's word that the run is over (`follow` returns `state`); nothing alone."""
+    here = distributed.world()
+    if here.sharded:
+        distributed.join()
+        distributed.broadcast((None, state), here)
 
 
 def follow(project, *, threads: int | None = None) -> RunState:
