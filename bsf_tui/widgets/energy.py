@@ -17,6 +17,7 @@ from bsf_engine.states import EnergyModel
 
 from ..format import energy, percent
 from .plotting import log_evenly, log_ticks, log_x
+from .tables import Table
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
 MODELS = tuple(EnergyModel)
@@ -51,7 +52,7 @@ class EnergyPane(Widget, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(id="energy-info")
-        yield DataTable(id="headline", cursor_type="none")
+        yield Table(id="headline", cursor_type="none")
         yield PlotextPlot(id="energy-plot")
 
     def on_mount(self) -> None:

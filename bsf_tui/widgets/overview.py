@@ -21,12 +21,13 @@ from bsf_engine.project import Project
 from bsf_engine.runs.status import project_status
 
 from .. import format as fmt
+from .tables import Table
 
 POLL_SECONDS = 2.0
 # the longest values: `simulate-test`, `cancelled`, `12-02 19:35`, `59.9 min`,
-# `α_grid(T) 0, α_emp(T) 1` (`SpikeSim energy -7.4%` is shorter); key metric
-# and note are free text and grow with what arrives
-COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 8, "key metric": 23, "note": None}
+# `α_grid(T) 58, α_emp(T) 1` and `SpikeSim +31% vs fixed t` (`SpikeSim energy -7.4%` is
+# shorter); key metric and note are free text and grow with what arrives
+COLUMNS = {"stage": 13, "state": 9, "made": 11, "took": 8, "key metric": 24, "note": None}
 
 
 class OverviewPane(Widget):
@@ -44,7 +45,7 @@ class OverviewPane(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-body"):
-            yield DataTable(id="stages", cursor_type="row")
+            yield Table(id="stages", cursor_type="row")
             with VerticalScroll(id="config-box"):
                 yield Static(id="config")
 

@@ -22,6 +22,7 @@ from bsf_engine.runs import store
 from bsf_engine.states import RunState, StageState
 
 from .. import format as fmt
+from .tables import Table
 
 RUNS_POLL = 1.0
 EVENTS_POLL = 0.3
@@ -157,7 +158,7 @@ class RunsPane(Widget):
         self.nested: dict[str, views.StageProgress] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="run-list", cursor_type="row")
+        yield Table(id="run-list", cursor_type="row")
         yield Static(id="run-info")
         yield Vertical(id="progress")
         yield FollowLog(id="run-log", highlight=False, auto_scroll=True)
