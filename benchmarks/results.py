@@ -8,7 +8,8 @@ then asks for the four reports — exact and reference numerics × SpikeSim and 
 energy — through the `bsf` command a user would type (`bsf report … --json`; those unlike
 project.toml's are kept as report-<variant>.json), and prints markdown: one table of the
 networks and their accuracies, one of steps and energy to the target per method, and
-the machine it ran on. Nothing is retrained or resimulated.
+the machine it ran on; then per project the early-exit table (`bsf exit … --json`, with
+SpikeSim and SyOPs energy). Nothing is retrained or resimulated.
 """
 
 from __future__ import annotations
@@ -116,6 +117,46 @@ def result_row(name: str, numerics: str, spikesim: dict, syops: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def exits(project: Project) -> dict[str, dict]:
+    """Energy model → `bsf exit --json` (θ chosen on tune, read on test)."""
+    folder = str(project.folder.resolve())
+    return {
+        str(model): json.loads(bsf("exit", folder, "--json", "--energy", str(model)))
+        for model in EnergyModel
+    }
+
+
+def change(reduction: float | None) -> str:
+    return "—" if reduction is None else f"{0.0 - reduction:+.1f}"
+
+
+def exit_rows(name: str, made: dict[str, dict]) -> list[str]:
+    spikesim, syops = made[EnergyModel.SPIKESIM], made[EnergyModel.SYOPS]
+    rows = []
+    for policy, point in spikesim["policies"].items():
+        test = point["test"]
+        if test["accuracy"] is None:
+            rows.append(f"| {name} | {policy} | misses on tune |" + " — |" * 7)
+            continue
+        other = syops["policies"][policy]
+        cells = [
+            name,
+            policy,
+            f"{point['threshold']:.4g}",
+            f"{pct(point['tune']['accuracy'])} / {pct(test['accuracy'])}",
+            f"{test['mean_steps']:.1f} / {test['median_steps']:.0f} / {test['p95_steps']:.0f}",
+            energy(test["energy_J"]),
+            f"{change(point['reduction_vs_fixed_bsf_pct'])} / "
+            f"{change(point['reduction_vs_final_pct'])}",
+            energy(other["test"]["energy_J"]),
+            f"{change(other['reduction_vs_fixed_bsf_pct'])} / "
+            f"{change(other['reduction_vs_final_pct'])}",
+            energy(point["test_read"]["energy_J"]),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
 def machine() -> str:
     import torch
 
@@ -172,6 +213,16 @@ def main() -> None:
                     rows[str(numerics), EnergyModel.SYOPS],
                 )
             )
+    print()
+    print(
+        "| project | policy | θ | tune / test acc. % | exit step mean / median / p95 "
+        "| SpikeSim µJ | SpikeSim Δ % vs fixed-t BSF / final | SyOPs µJ "
+        "| SyOPs Δ % vs fixed-t BSF / final | SpikeSim µJ, θ read on test |"
+    )
+    print("|" + "---|" * 10)
+    for project in projects:
+        for row in exit_rows(project.name, exits(project)):
+            print(row)
     print()
     print(f"machine: {machine()}")
 

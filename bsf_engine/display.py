@@ -91,6 +91,16 @@ def timestep_ticks(last: int, width: int) -> list[int]:
     return sorted({round(1 + (last - 1) * i / (count - 1)) for i in range(count)})
 
 
+def energy(joules: float | None) -> str:
+    """An energy with the unit that keeps it readable: `5.668 µJ`; `—` for none."""
+    if joules is None:
+        return "—"
+    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
+        if joules >= scale:
+            return f"{joules / scale:.3f} {unit}"
+    return f"{joules / 1e-12:.1f} pJ"
+
+
 def energy_model(model: str | None) -> str:
     """An energy model's name as shown beside its numbers (`SpikeSim`); a report that
     records none says so."""

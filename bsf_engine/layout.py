@@ -38,6 +38,10 @@ REPORT_JSON = "report.json"
 # a report made with options other than project.toml's (`bsf report --energy syops`):
 # kept beside the project's report.json, never read as it
 REPORT_VARIANT = "report-{variant}.json"
+# per-sample early exit: each stopping policy's sweep over its thresholds on both splits
+# (exit.npz) and the operating points chosen on tune and read on test (exit.json)
+EXIT_NPZ = "exit.npz"
+EXIT_JSON = "exit.json"
 RUNS = "runs"
 LOCK = ".bsf.lock"
 # a folder written by the authors' scripts: their settings, and where bsf's results go
@@ -125,6 +129,14 @@ class Layout:
         """Where a report made with other options than project.toml's is kept; `variant`
         names them (`syops`, `reference-target0.9`)."""
         return self.folder / REPORT_VARIANT.format(variant=variant)
+
+    @property
+    def exit_npz(self) -> Path:
+        return self.folder / EXIT_NPZ
+
+    @property
+    def exit_json(self) -> Path:
+        return self.folder / EXIT_JSON
 
     @property
     def runs(self) -> Path:

@@ -302,6 +302,20 @@ def _report_metric(meta: Meta) -> str | None:
     return "BSF misses target" if meta.get("methods") else None
 
 
+def _exit_metric(meta: Meta) -> str | None:
+    """The BSF posterior policy's energy change against fixed-t BSF, both chosen on tune
+    (`SpikeSim -12% vs fixed t`)."""
+    point = meta.get("policies", {}).get("posterior", {})
+    if not point:
+        return None
+    if point.get("test", {}).get("energy_J") is None:
+        return "posterior misses target"
+    change = display.energy_change(
+        point.get("reduction_vs_fixed_bsf_pct"), meta.get("energy_model"), digits=0, noun=False
+    )
+    return f"{change} vs fixed t"
+
+
 def _report_settings(config: Config) -> dict[str, Any]:
     """The report options (`--energy`, `--numerics`, `--target`) as project.toml sets them,
     under the keys report.json records them by."""
@@ -377,7 +391,28 @@ REPORT = Stage(
     threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks
 )
 
-STAGES: tuple[Stage, ...] = (TRAIN, CONVERT, SIMULATE_TUNE, TUNE, SIMULATE_TEST, REPORT)
+EXIT = Stage(
+    "exit",
+    "exit",
+    "bsf_engine.early_exit",
+    ("fusion", "energy", "exit"),
+    record=layout.EXIT_JSON,
+    outputs=(layout.EXIT_JSON, layout.EXIT_NPZ),
+    inputs=(layout.ALPHA_NPZ, layout.manifest_key("tune"), layout.manifest_key("test")),
+    metric=_exit_metric,
+    seconds=lambda meta: meta.get("seconds"),
+    threads=compute.ONE,  # per-batch [128 steps × batch × classes] blocks, like the report
+)
+
+STAGES: tuple[Stage, ...] = (
+    TRAIN,
+    CONVERT,
+    SIMULATE_TUNE,
+    TUNE,
+    SIMULATE_TEST,
+    REPORT,
+    EXIT,
+)
 NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}
 SIMULATIONS: dict[str, Stage] = {"tune": SIMULATE_TUNE, "test": SIMULATE_TEST}

@@ -102,3 +102,28 @@ METHOD_LABELS = {
     Method.BSF_GRID: "BSF grid",
     Method.BSF_EMP: "BSF emp",
 }
+
+
+class ExitPolicy(StrEnum):
+    """The stopping policies of early exit (`bsf_engine.stopping` holds each one's rule)."""
+
+    FIXED_FINAL = "fixed-final"
+    FIXED_BSF = "fixed-bsf"
+    CONFIDENCE = "confidence"
+    ENTROPY = "entropy"
+    POSTERIOR = "posterior"
+    ORACLE = "oracle"
+
+    @property
+    def label(self) -> str:
+        return EXIT_POLICY_LABELS[self]
+
+
+EXIT_POLICY_LABELS = {
+    ExitPolicy.FIXED_FINAL: "fixed t, final only",
+    ExitPolicy.FIXED_BSF: "fixed t, BSF",
+    ExitPolicy.CONFIDENCE: "confidence (SEENN-I)",
+    ExitPolicy.ENTROPY: "entropy (DT-SNN)",
+    ExitPolicy.POSTERIOR: "BSF posterior",
+    ExitPolicy.ORACLE: "oracle (bound)",
+}

@@ -28,6 +28,8 @@ __all__ = [
     "METHOD_LABELS",
     "AlphaCurves",
     "EnergyView",
+    "ExitRow",
+    "ExitView",
     "Method",
     "ProgressThinner",
     "ProjectRow",
@@ -37,6 +39,8 @@ __all__ = [
     "alpha_curves",
     "artifact_stamps",
     "energy_view",
+    "exit_rows",
+    "exit_view",
     "format_event",
     "mixed_models_note",
     "project_row",
@@ -432,6 +436,141 @@ def mixed_models_note(models: dict[str, str | None]) -> str:
         return ""
     which = "; ".join(f"{label}: {', '.join(names)}" for label, names in by_model.items())
     return f"energy models differ ({which}): compare energies within one model only"
+
+
+# early exit -------------------------------------------------------------------------------
+@dataclass
+class ExitView:
+    """exit.json's operating points, chosen again from exit.npz's sweeps for a target and
+    an energy model (no spikes are read): what `bsf exit`, `bsf report` and the TUI's
+    Early exit tab show."""
+
+    record: dict[str, Any]  # exit.json
+    target: float
+    target_fraction: float
+    model: str
+    points: dict[str, Any]  # policy → stopping.OperatingPoint
+    tune: dict[str, Any]  # policy → stopping.Sweep on the tune split
+    test: dict[str, Any]  # … on the test split
+    bin_edges: np.ndarray  # step-index edges of the exit histograms
+    note: str = ""
+
+    @property
+    def model_label(self) -> str:
+        return display.energy_model(self.model)
+
+    @property
+    def timesteps(self) -> int:
+        return int(self.record["timesteps"])
+
+    def histogram(self, policy: str) -> np.ndarray | None:
+        """Test samples exiting in each bin of steps at the policy's chosen θ (None when
+        it does not reach the target on tune)."""
+        index = self.points[policy].index
+        return None if index is None else self.test[policy].hist[index]
+
+
+def exit_view(folder: Path, fraction: float | None = None, model: str | None = None):
+    """The early-exit results of a project, or None before `bsf exit` has run."""
+    from . import early_exit, stopping
+
+    paths = Layout(folder)
+    record = layout.read_json_or_none(paths.exit_json)
+    arrays = layout.read_npz_or_none(paths.exit_npz)
+    if record is None or arrays is None:
+        return None
+    sweeps = early_exit.read_sweeps(arrays, record["samples"])
+    models = record.get("energy_models") or [record["energy_model"]]
+    note = ""
+    model = model or record["energy_model"]
+    if model not in models:
+        note = (
+            f"{display.energy_model(model)} needs per-layer spike counts, which these spike "
+            f"files lack: energies are {display.energy_model(record['energy_model'])}"
+        )
+        model = record["energy_model"]
+    fraction = fraction if fraction is not None else record["target_fraction"]
+    target = fraction * record["ann_accuracy"]
+    points = stopping.operating_points(sweeps["tune"], sweeps["test"], target, model)
+    return ExitView(
+        record,
+        target,
+        fraction,
+        model,
+        points,
+        sweeps["tune"],
+        sweeps["test"],
+        arrays["bin_edges"],
+        note,
+    )
+
+
+@dataclass(frozen=True)
+class ExitRow:
+    """One stopping policy's operating point, as the faces print it."""
+
+    policy: str
+    label: str
+    threshold: str  # `t = 31`, `p ≥ 0.998`, `z ≥ 2.6`
+    accuracy: str  # on test
+    steps: str  # mean / median / p95 exit step on test
+    energy: str  # per image, on test
+    vs_fixed_bsf: str  # energy change against fixed-t BSF (− saves)
+    vs_final: str  # … against fixed-t final-only
+    tune_accuracy: str
+
+
+def _signed_change(reduction: float | None) -> str:
+    """An energy reduction as the change it is: 12.5 → `-12.5%`; 0 → `+0.0%`."""
+    return "—" if reduction is None else f"{0.0 - reduction:+.1f}%"
+
+
+def _threshold_text(label: str, threshold: float) -> str:
+    """θ as the table shows it: whole steps, a z to three digits, or a probability with
+    two significant digits of its distance from 1 (`p ≥ 0.9968`)."""
+    import math
+
+    if label.startswith("t "):
+        return f"{label} {threshold:.0f}"
+    if label.startswith("z "):
+        return f"{label} {number(float(threshold), 3)}"
+    if threshold >= 1.0:
+        return f"{label} 1"
+    digits = max(2, math.ceil(-math.log10(1.0 - threshold)) + 1)
+    return f"{label} {threshold:.{digits}f}"
+
+
+def exit_rows(view: ExitView) -> list[ExitRow]:
+    rows = []
+    for name, point in view.points.items():
+        test = point.test
+        if point.index is None:
+            rows.append(ExitRow(name, point.label, "misses target", *("—",) * 6))
+            continue
+        steps = f"{test['mean_steps']:.1f} / {test['median_steps']:.0f} / {test['p95_steps']:.0f}"
+        rows.append(
+            ExitRow(
+                name,
+                point.label,
+                _threshold_text(point.threshold_label, point.threshold),
+                f"{100 * test['accuracy']:.2f}%",
+                steps,
+                display.energy(test["energy_J"]),
+                _signed_change(point.reduction_vs_fixed_bsf_pct),
+                _signed_change(point.reduction_vs_final_pct),
+                f"{100 * point.tune['accuracy']:.2f}%",
+            )
+        )
+    return rows
+
+
+def exit_test_reads(view: ExitView) -> list[tuple[str, str]]:
+    """(policy, energy per image) with θ read off the test curve, for every policy."""
+    out = []
+    for name, point in view.points.items():
+        read = (point.test_read or {}).get("energy_J")
+        out.append((name, display.energy(read) if read is not None else "misses"))
+    return out
 
 
 # spikes ---------------------------------------------------------------------------------

@@ -41,12 +41,7 @@ def percent(value: float | None, digits: int = 2) -> str:
 
 
 def energy(joules: float | None) -> str:
-    if joules is None:
-        return "—"
-    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
-        if joules >= scale:
-            return f"{joules / scale:.3f} {unit}"
-    return f"{joules / 1e-12:.1f} pJ"
+    return display.energy(joules)
 
 
 # the states the projects table's legend explains (failed stands for lost and corrupt too)

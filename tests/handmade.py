@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsf_engine import __version__, report, stages
+from bsf_engine import __version__, early_exit, report, stages, stopping
 from bsf_engine.alpha import approximate, knots_for
 from bsf_engine.layout import Layout
 from bsf_engine.models.spec import ModelSpec
@@ -25,6 +25,7 @@ from bsf_engine.project import Project
 from bsf_engine.snn.network import spec_populations
 from bsf_engine.spikes.codec import npz_bytes
 from bsf_engine.spikes.store import FORMAT, VERSION, batch_filename, encode_batch, sha256_bytes
+from bsf_engine.states import EnergyModel
 from bsf_engine.versioning import file_digest
 
 from .conftest import TINY_DIGITS
@@ -294,4 +295,70 @@ def make_finished_project(folder: Path, toml: str = PROJECT) -> Path:
         _simulation(project, split, spec, snn_digest)
     _alpha(project, spec)
     _report(project, spec)
+    _exit(project)
     return folder
+
+
+def _exit_tally(split: str, timesteps: int) -> stopping.SplitTally:
+    """Set exit-step histograms and right counts for every policy: whole samples of 256,
+    exits spread over three steps around a centre that moves with θ (tune a little
+    better than test)."""
+    better = 3 if split == "tune" else 0
+    tally = stopping.SplitTally(timesteps, SAMPLES)
+    t = np.arange(1, timesteps + 1, dtype=np.float64)
+    # right samples = a + b · (step index of most exits): the posterior rule gets there first
+    slopes = {"confidence": (60, 16), "entropy": (56, 16), "posterior": (100, 18)}
+    for policy in stopping.POLICIES:
+        grid = policy.grid(timesteps)
+        tally.thresholds[policy.name] = grid
+        if policy.kind == stopping.Kind.FIXED:
+            low, high, half, cap = (
+                (20, 280, 5.0, 250) if "final" in policy.name else (36, 290, 3.5, 251)
+            )
+            tally.right[policy.name] = np.round(_saturating(t, low + better, high, half, cap) * 256)
+            continue
+        if policy.kind != stopping.Kind.SCORE:
+            continue
+        count = len(grid)
+        centre = 1 + (np.arange(count) * 36) // (count - 1)  # step index of most exits
+        exits = np.zeros((count, timesteps), dtype=np.int64)
+        rows = np.arange(count)
+        exits[rows, centre] += 128
+        exits[rows, np.minimum(centre + 4, timesteps - 1)] += 96
+        exits[rows, np.minimum(centre + 12, timesteps - 1)] += 32
+        tally.exits[policy.name] = exits
+        base, slope = slopes[policy.name]
+        tally.right[policy.name] = np.minimum(base + better + slope * centre, 250).astype(np.int64)
+    first = np.zeros(timesteps + 1, dtype=np.int64)
+    first[2:20] = 14  # first right at steps 3 … 20 (252 of 256)
+    first[timesteps] = SAMPLES - first[:timesteps].sum()  # never right
+    tally.first_right = first
+    return tally
+
+
+def _exit(project: Project) -> None:
+    step = 2.0**-20  # J per step, as in the report
+    t = np.arange(1, TIMESTEPS + 1, dtype=np.float64)
+    curves = {
+        EnergyModel.SPIKESIM: {
+            stopping.Predictor.FINAL: t * step,
+            stopping.Predictor.BSF: t * (step + 2.0**-26),
+        },
+        EnergyModel.SYOPS: {
+            stopping.Predictor.FINAL: t * step / 2,
+            stopping.Predictor.BSF: t * (step + 2.0**-25) / 2,
+        },
+    }
+    tallies = {split: _exit_tally(split, TIMESTEPS) for split in ("tune", "test")}
+    settings = {
+        "ic_head": _spec(project).head_names[0],
+        "numerics": "exact",
+        "alpha": "grid",
+        "alpha_file": "alpha.npz",
+        "temperature": 1.0,
+        "logit_scale": 8.0,
+    }
+    energy = {split: curves for split in tallies}
+    record = early_exit.write_results(project, tallies, energy, settings, 0.5)
+    record["stamp"] = _stamp(stages.EXIT, project)
+    _write(project.layout.exit_json, record)

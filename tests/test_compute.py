@@ -124,6 +124,7 @@ def test_each_stage_runs_on_its_policy(threads_seen, handmade_folder) -> None:
         "tune": 1,
         "simulate-test": everything,
         "report": 1,
+        "exit": 1,
     }
     logs = [e["message"] for e in events.of_kind("log")]
     assert "1 CPU thread (tune: small tensors, one thread)" in logs
@@ -157,7 +158,7 @@ def test_stage_commands_and_run_take_threads(threads_seen, handmade_folder, cli)
     threads_seen.clear()
     result = cli("run", handmade_folder, "--from", "tune", "--threads", "2")
     assert result.exit_code == 0, result.stderr
-    assert threads_seen == {"tune": 2, "simulate-test": 2, "report": 2}
+    assert threads_seen == {"tune": 2, "simulate-test": 2, "report": 2, "exit": 2}
     threads_seen.clear()
     cli("tune", handmade_folder)
     assert threads_seen == {"tune": 1}

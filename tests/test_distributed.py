@@ -153,7 +153,8 @@ def test_bsf_run_nproc_shares_the_simulations_and_is_one_run(finished_project, t
     assert len(runs) == 1
     record = json.loads((runs[0] / "run.json").read_text())
     assert record["state"] == "done"
-    assert record["stages"] == ["simulate-tune", "tune", "simulate-test", "report"]
+    assert record["stages"] == ["simulate-tune", "tune", "simulate-test", "report", "exit"]
+    assert done.stdout.count("early exit on the test split") == 1  # rank 0's, once
     assert record["ranks"] == 2  # what the Runs tab and `bsf ps --json` show
 
 

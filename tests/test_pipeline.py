@@ -148,7 +148,10 @@ def test_the_report_follows_the_energy_model_and_numerics_of_project_toml(
     folder = handmade_folder
     toml = folder / "project.toml"
     text = toml.read_text()
-    redone = {"energy": ["report"], "fusion": ["tune", "simulate-test", "report"]}
+    redone = {
+        "energy": ["report", "exit"],
+        "fusion": ["tune", "simulate-test", "report", "exit"],
+    }
     for section, added in (("energy", 'model = "syops"'), ("fusion", 'numerics = "reference"')):
         toml.write_text(f"{text}\n[{section}]\n{added}\n")
         status = pipeline.status(Project.open(folder))

@@ -46,6 +46,7 @@ def test_stage_rows_name_the_run_that_left_a_stage_unfinished(finished) -> None:
         "tune",
         "simulate-test",
         "report",
+        "exit",
     ]
 
 
@@ -204,8 +205,9 @@ def test_every_energy_number_names_its_model(finished, tmp_path) -> None:
     row = views.project_row(finished)
     assert row.energy_model == "spikesim"
     assert row.energy == f"SpikeSim energy {-reduction:+.1f}%"
-    status = views.stage_rows(project_status(Project.open(finished)))
-    assert status[-1].metric == row.energy  # `bsf status` and the Overview tab
+    status = {r.name: r for r in views.stage_rows(project_status(Project.open(finished)))}
+    assert status["report"].metric == row.energy  # `bsf status` and the Overview tab
+    assert status["exit"].metric.startswith("SpikeSim ")  # the posterior policy's change
     assert views.energy_view(finished).model_label == "SpikeSim"
     assert display.energy_change(None, "syops") == "—"
     assert display.energy_change(12.5, "syops", digits=2) == "SyOPs energy -12.50%"

@@ -39,6 +39,7 @@ COMMANDS = (
     ("inspect", inspect_commands.inspect),
     ("tune", stage_commands.tune),
     ("report", stage_commands.report),
+    ("exit", stage_commands.exit_),
     ("run", run_commands.run),
     ("status", run_commands.status),
     ("ps", run_commands.ps),

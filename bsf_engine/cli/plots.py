@@ -132,3 +132,32 @@ def curves(
     if xlabel:
         plt.xlabel(xlabel)
     return _finish(title, color) + "\n" + _legend(list(series), ylabel)
+
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def histogram(
+    title: str, counts: np.ndarray, edges: np.ndarray, width: int, height: int = 8
+) -> str:
+    """Counts per bin of steps as columns of block characters, `height` rows tall (bin b
+    holds steps edges[b]+1 … edges[b+1]); the axis names the first and last step.
+    Deterministic text: no plot library places anything."""
+    counts = np.asarray(counts, dtype=np.float64)
+    bins = len(counts)
+    repeat = max(1, min(4, (width - 10) // max(bins, 1)))  # columns per bin
+    peak = counts.max() if counts.size and counts.max() > 0 else 1.0
+    eighths = np.round(counts / peak * height * 8).astype(int)
+    label = len(f"{int(peak)}")
+    lines = [title]
+    for row in range(height, 0, -1):
+        floor = (row - 1) * 8
+        cells = "".join(BLOCKS[int(np.clip(e - floor, 0, 8))] * repeat for e in eighths)
+        tick = f"{int(peak)}" if row == height else ("0" if row == 1 else "")
+        lines.append(f"{tick:>{label}} │{cells}")
+    span = bins * repeat
+    first, last = str(int(edges[0]) + 1), str(int(edges[-1]))
+    lines.append(" " * label + " └" + "─" * span)
+    lines.append(" " * (label + 2) + first + last.rjust(max(span - len(first), len(last))))
+    lines.append(" " * (label + 2) + "exit step".center(span))
+    return "\n".join(lines)

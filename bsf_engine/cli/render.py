@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from .. import views
 from ..display import STATE_STYLE, duration, energy_model, number, when
 from ..events import Events
 from ..states import Method
@@ -215,6 +216,109 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
     """The report's table and its accuracy-against-energy plot."""
     console.print(report_table(result))
     print(report_plot(result, console.width, console.is_terminal))
+
+
+def exit_title(view) -> str:
+    samples = view.record["samples"]
+    return (
+        f"early exit on the test split ({samples['test']} samples, T = {view.timesteps}): θ "
+        f"chosen on the tune split ({samples['tune']} samples) as the cheapest reaching "
+        f"{100 * view.target:.2f}% ({100 * view.target_fraction:g}% of the ANN)"
+    )
+
+
+def exit_caption(view) -> str:
+    record = view.record
+    return (
+        f"steps: mean / median / 95th percentile exit step; energy: {view.model_label}, per "
+        "image; Δ: energy against fixed-t BSF and fixed-t final only (− spends less); "
+        f"{record['numerics']} numerics, α_{record['alpha']}, softmax temperature "
+        f"{record['temperature']:g}; the oracle is a bound (its θ read on test)"
+        + (f". {view.note}" if view.note else "")
+    )
+
+
+def exit_table(view) -> Table:
+    """The early-exit table: each policy's θ (chosen on tune) and what it gives on test."""
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for column in ("policy", "θ", "acc.", "steps", "energy", "Δ BSF", "Δ final"):
+        table.add_column(
+            column, justify="left" if column in ("policy", "θ") else "right", no_wrap=True
+        )
+    for row in views.exit_rows(view):
+        table.add_row(
+            row.policy,
+            row.threshold,
+            row.accuracy,
+            row.steps,
+            row.energy,
+            row.vs_fixed_bsf,
+            row.vs_final,
+        )
+    return table
+
+
+def exit_test_read(view) -> str:
+    """Each policy's energy when θ is read off the test curve (the paper's way for fixed
+    t): optimistic, but free of the tune split's calibration error."""
+    parts = [f"{name} {energy}" for name, energy in views.exit_test_reads(view)]
+    return (
+        f"read on the test curves instead (the paper's way; optimistic), "
+        f"{view.model_label} per image to {100 * view.target:.2f}%: " + ", ".join(parts)
+    )
+
+
+def exit_plots(view, policy: str, width: int, color: bool) -> str:
+    """The Pareto curves on test (accuracy against mean energy per image, log x) and the
+    exit-step histogram of `policy` at its chosen θ."""
+    import numpy as np
+
+    from ..stopping import BY_NAME
+    from . import plots
+
+    series = {}
+    for name, sweep in view.test.items():
+        energy = np.asarray(sweep.energy[view.model]) * 1e6
+        order = np.argsort(energy, kind="stable")
+        keep = order[np.linspace(0, len(order) - 1, min(len(order), 300)).astype(int)]
+        series[BY_NAME[name].label] = (energy[keep], sweep.accuracy[keep])
+    pareto = plots.curves(
+        f"test accuracy against {view.model_label} energy per image (µJ, log scale)",
+        series,
+        max(40, min(width, 140)),
+        18,
+        ylabel="accuracy",
+        hline=view.target,
+        xlog=True,
+        color=color,
+    )
+    counts = view.histogram(policy)
+    label = BY_NAME[policy].label
+    if counts is None:
+        return pareto + f"\n{label}: no θ reaches the target on the tune split"
+    point = view.points[policy]
+    hist = plots.histogram(
+        f"exit steps of {label} on test at its θ (mean {point.test['mean_steps']:.1f}, "
+        f"median {point.test['median_steps']:.0f}, p95 {point.test['p95_steps']:.0f})",
+        counts,
+        view.bin_edges,
+        max(40, min(width, 140)),
+    )
+    return pareto + "\n\n" + hist
+
+
+def print_exit(console: Console, view, policy: str = "posterior", plots: bool = True) -> None:
+    """The early-exit table with its title and notes; with `plots`, the Pareto curves and
+    `policy`'s exit-step histogram under it."""
+    console.print(exit_title(view), highlight=False, markup=False)
+    console.print(exit_table(view))
+    console.print(exit_caption(view), highlight=False, markup=False)
+    console.print(exit_test_read(view), highlight=False, markup=False)
+    if not plots:
+        return
+    print(exit_plots(view, policy, console.width, console.is_terminal))
 
 
 def rank_events(console: Console):

@@ -16,7 +16,7 @@ from ..display import STATE_STYLE, duration, when_short
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, BsfError
 from ..states import RunState
 from .app import ProjectArg, ThreadsOpt, err, guarded, open_project, out
-from .render import print_report, status_table
+from .render import print_exit, print_report, status_table
 
 
 def _print_status(p) -> None:
@@ -26,9 +26,15 @@ def _print_status(p) -> None:
 
 
 def _print_saved_report(p) -> None:
-    from .. import layout
+    """The report's table and plot, then the early-exit table (where `bsf exit` is current)."""
+    from .. import layout, views
 
-    print_report(out, layout.read_json(p.layout.report_json))
+    if p.layout.report_json.is_file():
+        print_report(out, layout.read_json(p.layout.report_json))
+    if stages.EXIT.is_current(p):
+        view = views.exit_view(p.folder)
+        if view is not None:
+            print_exit(out, view, plots=False)
 
 
 STAGE_NAMES = ", ".join(stages.NAMES)
@@ -88,7 +94,7 @@ def run(
         runner.release(RunState.DONE)
         err.print(f"{p.name}: every stage is done (--force reruns them)")
         _print_status(p)
-        if until is None and p.layout.report_json.is_file():
+        if until is None:
             _print_saved_report(p)
         return
     stages = started.meta["stages"]
@@ -126,7 +132,7 @@ def run(
         err.print(f"error: {error}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILURE)
     _print_status(p)
-    if "report" in stages:
+    if "report" in stages or "exit" in stages:
         _print_saved_report(p)
 
 

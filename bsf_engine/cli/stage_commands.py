@@ -15,9 +15,9 @@ from .. import layout, stages
 from ..config.schema import FusionSection, SimulateSection, choices_of, words
 from ..config.template import PRESETS
 from ..stages import SIMULATIONS
-from ..states import EnergyModel
+from ..states import EnergyModel, ExitPolicy, choices
 from .app import ForceOpt, ProjectArg, ThreadsOpt, err, guarded, open_project, out, writing
-from .render import RichEvents, accuracy_table, print_report, rank_events
+from .render import RichEvents, accuracy_table, print_exit, print_report, rank_events
 
 
 @guarded
@@ -298,10 +298,107 @@ def report(
             "project's report (set these options in project.toml and `bsf run` to change it)",
             markup=False,
         )
+    exits = None if is_reference_folder(path) else _exit_view(p, result)
     if csv_dir:
-        for written in report_stage.write_csv(result, Path(csv_dir)):
-            err.print(f"wrote {written}")
+        written = report_stage.write_csv(result, Path(csv_dir))
+        if exits is not None:
+            written += _exit_csv(exits, Path(csv_dir))
+        for path_written in written:
+            err.print(f"wrote {path_written}")
     if as_json:
+        if exits is not None:
+            result = {**result, "exit": _exit_json(exits)}
         out.print_json(json.dumps(result))
         return
     print_report(out, result)
+    if exits is not None:
+        print_exit(out, exits)
+
+
+def _exit_view(project, report: dict):
+    """The early-exit results for the report's target and energy model, where `bsf exit`
+    has run and is current (else None: the report stands alone)."""
+    from .. import views
+
+    if not stages.EXIT.is_current(project):
+        return None
+    return views.exit_view(
+        project.folder, fraction=report["target_fraction"], model=report["energy_model"]
+    )
+
+
+def _exit_json(view) -> dict:
+    record = {k: v for k, v in view.record.items() if k not in ("stamp", "inputs")}
+    record.update(
+        target=view.target,
+        target_fraction=view.target_fraction,
+        energy_model=view.model,
+        policies={name: point.as_dict() for name, point in view.points.items()},
+    )
+    return record
+
+
+def _exit_csv(view, folder: Path) -> list[Path]:
+    from ..early_exit import write_csv
+
+    return write_csv(view.points, {"tune": view.tune, "test": view.test}, view.model, folder)
+
+
+@guarded
+def exit_(
+    project: ProjectArg,
+    policy: Annotated[
+        str, typer.Option(help=f"whose exit-step histogram to draw: {words(ExitPolicy)}")
+    ] = "posterior",
+    energy: Annotated[
+        str | None,
+        typer.Option(help=f"show energies in {words(EnergyModel)} (default [energy] model)"),
+    ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option(
+            help="choose θ for this fraction of the ANN accuracy (default [fusion] target; "
+            "exit.json keeps project.toml's)"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
+    csv_dir: Annotated[
+        str | None,
+        typer.Option("--csv", help="write exit.csv and exit_sweeps.csv to this folder"),
+    ] = None,
+    force: ForceOpt = False,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Per-sample early exit: each stopping policy (fixed t, confidence, entropy, the BSF
+    posterior, the oracle bound) swept over its threshold on the tune and test spikes; θ
+    chosen on tune to reach the target, applied to test. Writes exit.npz and exit.json.
+
+    Redoes nothing that is current unless --force; --energy and --target only change
+    what is shown (θ is chosen again from the recorded sweeps)."""
+    from .. import report as report_stage
+    from .. import views
+
+    if policy not in choices(ExitPolicy):
+        from ..errors import BsfError
+
+        raise BsfError(f"--policy {policy}: choose {words(ExitPolicy)}")
+    if energy is not None:
+        report_stage.check_energy_model(energy)
+    if target is not None:
+        report_stage.check_target(target)
+    if csv_dir:
+        _check_csv_folder(Path(csv_dir))
+    p = open_project(project)
+    if force or not stages.EXIT.is_current(p):
+        with writing(p, "exit"), RichEvents(err) as events:
+            stages.EXIT.run(p, events, force=force, threads=threads)
+    else:
+        err.print(f"{p.layout.exit_json} is up to date (--force redoes it)")
+    view = views.exit_view(p.folder, fraction=target, model=energy)
+    if csv_dir:
+        for written in _exit_csv(view, Path(csv_dir)):
+            err.print(f"wrote {written}")
+    if as_json:
+        out.print_json(json.dumps(_exit_json(view)))
+        return
+    print_exit(out, view, policy)

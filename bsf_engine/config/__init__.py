@@ -23,6 +23,7 @@ from .schema import (
     ConvertSection,
     DataSection,
     EnergySection,
+    ExitSection,
     FusionSection,
     ModelSection,
     ProjectSection,
@@ -59,6 +60,7 @@ class Config:
     simulate: SimulateSection
     fusion: FusionSection
     energy: EnergySection
+    exit: ExitSection
     compute: ComputeSection
     path: Path | None = None  # the project.toml it came from
 

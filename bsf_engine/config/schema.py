@@ -260,6 +260,21 @@ class EnergySection:
 
 
 @dataclass
+class ExitSection:
+    temperature: float = opt(
+        1.0,
+        "confidence and entropy exit policies: softmax of the final head's logits "
+        "(λ·counts/t, λ its conversion scale) over this temperature; 1 is the ANN's own",
+        check=_positive_at_most(1e6),
+    )
+    alpha: str = opt(
+        "grid",
+        "which tuned α(t) the BSF exit policies (fixed-t BSF, posterior) fuse with",
+        choices=("grid", "emp"),
+    )
+
+
+@dataclass
 class ComputeSection:
     threads: int | str = opt(
         "auto",
@@ -279,5 +294,6 @@ SECTIONS: dict[str, type] = {
     "simulate": SimulateSection,
     "fusion": FusionSection,
     "energy": EnergySection,
+    "exit": ExitSection,
     "compute": ComputeSection,
 }

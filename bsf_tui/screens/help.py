@@ -31,6 +31,7 @@ The same engine runs headless: `bsf run`, `bsf status`, `bsf ps`, `bsf logs -f`,
 def _sections(app: App) -> list[tuple[str, list[Binding | tuple[str, str]]]]:
     """Where each set of keys works, and the bindings that make them."""
     from ..widgets.alpha import AlphaPane
+    from ..widgets.early_exit import ExitPane
     from ..widgets.energy import EnergyPane
     from ..widgets.overview import OverviewPane
     from ..widgets.runs import RunsPane
@@ -47,6 +48,7 @@ def _sections(app: App) -> list[tuple[str, list[Binding | tuple[str, str]]]]:
         ("runs", RunsPane.BINDINGS),
         ("α", AlphaPane.BINDINGS),
         ("energy", EnergyPane.BINDINGS),
+        ("early exit", ExitPane.BINDINGS),
         ("spikes", SpikesPane.BINDINGS),
     ]
 

@@ -1,4 +1,4 @@
-"""One project, in tabs: overview, runs, α, energy–accuracy, spikes."""
+"""One project, in tabs: overview, runs, α, energy–accuracy, early exit, spikes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from bsf_engine import views
 
 from ..widgets.alpha import AlphaPane
+from ..widgets.early_exit import ExitPane
 from ..widgets.energy import EnergyPane
 from ..widgets.overview import OverviewPane
 from ..widgets.runs import RunsPane
@@ -25,9 +26,10 @@ TABS = {
     "runs": "Runs",
     "alpha": "α",
     "energy": "Energy–accuracy",
+    "exit": "Early exit",
     "spikes": "Spikes",
 }
-TAB_KEYS = Binding.Group("Tabs", compact=True)  # one footer entry, `12345 Tabs`
+TAB_KEYS = Binding.Group("Tabs", compact=True)  # one footer entry, `123456 Tabs`
 
 
 class ProjectScreen(Screen):
@@ -61,6 +63,8 @@ class ProjectScreen(Screen):
                 yield AlphaPane(self.folder)
             with TabPane(TABS["energy"], id="energy"):
                 yield EnergyPane(self.folder)
+            with TabPane(TABS["exit"], id="exit"):
+                yield ExitPane(self.folder)
             with TabPane(TABS["spikes"], id="spikes"):
                 yield SpikesPane(self.folder)
         yield Footer()
@@ -85,7 +89,8 @@ class ProjectScreen(Screen):
 
     def reload(self, changed: set[str] | None = None) -> None:
         """Reload the panes that show `changed` artifacts (None: every pane)."""
-        for pane in (*self.query(AlphaPane), *self.query(EnergyPane), *self.query(SpikesPane)):
+        panes = (AlphaPane, EnergyPane, ExitPane, SpikesPane)
+        for pane in (widget for kind in panes for widget in self.query(kind)):
             if changed is None or changed & set(pane.shows):
                 pane.load()
         if changed is None:

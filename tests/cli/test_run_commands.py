@@ -50,7 +50,7 @@ def test_a_changed_config_section_makes_its_stages_stale(project_copy, cli) -> N
     assert status["tune"].state == "stale" and status["report"].state == "stale"
     assert status["tune"].reasons == ["[fusion] changed since"]
     assert status["simulate-test"].state == "done"
-    assert pipeline.plan(status) == ["tune", "simulate-test", "report"]
+    assert pipeline.plan(status) == ["tune", "simulate-test", "report", "exit"]
     result = cli("run", project_copy)
     assert result.exit_code == 0, result.stderr
     assert set(states(project_copy).values()) == {"done"}
@@ -176,7 +176,7 @@ def test_status_and_ps_fit_80_columns_without_cutting_or_wrapping(handmade_folde
     assert len(rows) == len(stages.NAMES)  # one line a stage: nothing wrapped
     assert {"simulate-tune", "simulate-test"} <= {row.split("│")[1].strip() for row in rows}
     assert "tune: [fusion] changed since" in text  # a note, not markup
-    assert "simulate-test 5/6" in text and "cancelled" in text
+    assert "simulate-test 5/7" in text and "cancelled" in text
     long_row = next(line for line in lines if "bbbb" in line)
     assert long_row.rstrip().endswith("01-01   1.5 min"), long_row
     assert " fashion-vgg11-" in long_row and "running" not in long_row  # lost: no live pid

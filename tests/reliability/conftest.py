@@ -36,6 +36,7 @@ OUTPUTS = {
     "tune": ["alpha.npz", "alpha.json"],
     "simulate-test": ["spikes/test"],
     "report": ["report.json"],
+    "exit": ["exit.npz", "exit.json"],
 }
 # times, and digests of files that hold times (their contents are compared instead)
 VOLATILE = ("stamp", "created", "finished", "device", "inputs", "snn")

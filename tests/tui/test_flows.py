@@ -73,7 +73,8 @@ async def test_open_a_project_and_switch_tabs(projects) -> None:
         assert screen.folder.name == "tiny"
         stages = screen.query_one("#stages", DataTable)
         await wait_until(pilot, lambda: "done" in str(stages.get_cell("report", "state")))
-        for key, tab in (("3", "alpha"), ("4", "energy"), ("5", "spikes"), ("1", "overview")):
+        tabs = (("3", "alpha"), ("4", "energy"), ("5", "exit"), ("6", "spikes"), ("1", "overview"))
+        for key, tab in tabs:
             await pilot.press(key)
             assert screen.query_one(TabbedContent).active == tab
         await pilot.press("escape")
@@ -304,9 +305,9 @@ async def test_a_new_stage_shows_in_the_tables(handmade, with_extra_stage) -> No
         tiny = next(k for k in table.rows if k.value.endswith("tiny"))
         # the badges follow the registry: one more stage, one more badge
         await wait_until(pilot, lambda: str(table.get_cell(tiny, "stages")).count("○") == 1)
-        assert str(table.get_cell(tiny, "stages")).count("●") == 6
+        assert str(table.get_cell(tiny, "stages")).count("●") == 7
         legend = app.screen.query_one("#legend", Static)
-        assert text_of(legend).startswith("stages train→conv→sim·t→tune→sim·T→rep→")
+        assert text_of(legend).startswith("stages train→conv→sim·t→tune→sim·T→rep→exit→")
         screen = await open_tiny(pilot)
         stages = screen.query_one("#stages", DataTable)
         await wait_until(pilot, lambda: "missing" in str(stages.get_cell("extra", "state")))

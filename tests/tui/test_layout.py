@@ -124,9 +124,9 @@ async def test_the_projects_info_line_names_the_whole_run_id(handmade) -> None:
         table = await projects_table(pilot)
         key = next(k for k in table.rows if k.value.endswith("tiny"))
         info = app.screen.query_one("#project-info", Static)
-        await wait_until(pilot, lambda: text_of(info) == "blank: 0 of 6 stages done")
+        await wait_until(pilot, lambda: text_of(info) == "blank: 0 of 7 stages done")
         table.move_cursor(row=[k.value for k in table.rows].index(key.value))
-        await wait_until(pilot, lambda: text_of(info) == "tiny: 6 of 6 stages done")
+        await wait_until(pilot, lambda: text_of(info) == "tiny: 7 of 7 stages done")
         # a run starts after the row was drawn
         project = Project.open(handmade / "tiny")
         run = launch.prepare(project, ["train"], {}, detached=True)
@@ -193,9 +193,9 @@ async def test_every_footer_key_fits_in_80_columns(handmade) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await assert_footer_fits(pilot, "q", "?", "n")
         await open_tiny(pilot)
-        for tab in "12345":
+        for tab in "123456":
             await pilot.press(tab)
-            await assert_footer_fits(pilot, "q", "?", "esc", "5")
+            await assert_footer_fits(pilot, "q", "?", "esc", "6")
 
 
 @sync
@@ -247,7 +247,7 @@ async def test_the_config_wraps_instead_of_being_cut(handmade) -> None:
 async def test_the_spike_plots_keep_their_titles_at_80x24(handmade) -> None:
     app = BsfApp(handmade, FakeLauncher())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_tiny(pilot, "5")
+        screen = await open_tiny(pilot, "6")
         info = screen.query_one("#spikes-info", Static)
         await wait_until(pilot, lambda: "label" in str(info.render()))
         await pilot.pause(0.3)

@@ -79,9 +79,8 @@ def _set_aside(project: Path, keys: tuple[str, ...], to: Path) -> Path:
 @sync
 async def test_tabs_reload_when_a_run_writes_their_artifacts(handmade, tmp_path) -> None:
     tiny = handmade / "tiny"
-    written = _set_aside(
-        tiny, (layout.ALPHA_NPZ, layout.ALPHA_JSON, layout.REPORT_JSON), tmp_path / "later"
-    )
+    keys = (layout.ALPHA_NPZ, layout.ALPHA_JSON, layout.REPORT_JSON)
+    written = _set_aside(tiny, (*keys, layout.EXIT_JSON, layout.EXIT_NPZ), tmp_path / "later")
     app = BsfApp(handmade, FakeLauncher(steps=3, stages=("tune", "report"), files=written))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tiny(pilot, "3")
@@ -90,6 +89,9 @@ async def test_tabs_reload_when_a_run_writes_their_artifacts(handmade, tmp_path)
         await pilot.press("4")
         energy = screen.query_one("#energy-info", Static)
         await wait_until(pilot, lambda: "No report yet" in text_of(energy))
+        await pilot.press("5")
+        exits = screen.query_one("#exit-info", Static)
+        await wait_until(pilot, lambda: "No early-exit results yet" in text_of(exits))
         await pilot.press("2", "r")
         run_folder = tiny / "runs"
         await wait_until(
@@ -102,6 +104,8 @@ async def test_tabs_reload_when_a_run_writes_their_artifacts(handmade, tmp_path)
         await pilot.press("4")
         await wait_until(pilot, lambda: "energy · target" in text_of(energy))
         await pilot.press("5")
+        await wait_until(pilot, lambda: "energy per image" in text_of(exits))
+        await pilot.press("6")
         spikes = screen.query_one("#spikes-info", Static)
         await wait_until(pilot, lambda: "BSF says" in text_of(spikes))
 

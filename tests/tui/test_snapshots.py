@@ -60,14 +60,22 @@ def open_tab(key: str | None, tab: str = "overview"):
 
 @pytest.mark.parametrize(
     ("tab", "key"),
-    [("overview", None), ("runs", "2"), ("alpha", "3"), ("energy", "4"), ("spikes", "5")],
+    [
+        ("overview", None),
+        ("runs", "2"),
+        ("alpha", "3"),
+        ("energy", "4"),
+        ("exit", "5"),
+        ("spikes", "6"),
+    ],
 )
 def test_project_tabs(snap_compare, handmade, pinned, tab, key) -> None:
     assert snap_compare(app_for(handmade), terminal_size=(140, 45), run_before=open_tab(key, tab))
 
 
 @pytest.mark.parametrize(
-    ("tab", "key"), [("overview", None), ("runs", "2"), ("energy", "4"), ("spikes", "5")]
+    ("tab", "key"),
+    [("overview", None), ("runs", "2"), ("energy", "4"), ("exit", "5"), ("spikes", "6")],
 )
 def test_project_tabs_at_80x24(snap_compare, handmade, pinned, tab, key) -> None:
     assert snap_compare(app_for(handmade), terminal_size=(80, 24), run_before=open_tab(key, tab))
