@@ -138,16 +138,16 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 """
 
     def _daemon(self, name: str, *args: str) -> None:
-        log = (self.folder / "log" / f"{name}.out").open("w")
-        self.daemons.append(
-            subprocess.Popen(
-                [shutil.which(name, path=SEARCH) or name, *args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        with (self.folder / "log" / f"{name}.out").open("w") as log:
+            self.daemons.append(
+                subprocess.Popen(
+                    [shutil.which(name, path=SEARCH) or name, *args],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
-        )
 
     def stop(self) -> None:
         """Cancel every job, end the daemons, then anything still carrying our config."""
