@@ -15,7 +15,14 @@ import pytest
 
 from bsf_engine import distributed
 
-ROOT = Path(__file__).resolve().parents[1]
+from .spike_folders import (
+    ROOT,
+    batch_bytes,
+    fresh_copy,
+    one_process,
+    without_devices,
+    without_times,
+)
 
 
 def test_the_world_comes_from_torchruns_environment(monkeypatch) -> None:
@@ -49,36 +56,6 @@ def torchrun(folder: Path, *options: str) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def one_process(folder: Path, *options: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bsf_engine", "simulate", str(folder), *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def fresh_copy(finished_project, tmp_path: Path, name: str) -> Path:
-    folder = tmp_path / name
-    shutil.copytree(finished_project[0], folder, ignore=shutil.ignore_patterns("runs"))
-    shutil.rmtree(folder / "spikes" / "test")
-    return folder
-
-
-def without_times(folder: Path) -> dict:
-    """The manifest less what differs between any two runs: when and how long."""
-    manifest = json.loads((folder / "spikes" / "test" / "manifest.json").read_text())
-    manifest.pop("stamp")
-    for entry in manifest["batches"]:
-        entry.pop("seconds")
-    return manifest
-
-
-def batch_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((folder / "spikes" / "test").glob("batch_*"))}
 
 
 def test_two_ranks_write_what_one_process_writes(finished_project, tmp_path) -> None:
@@ -120,12 +97,8 @@ def test_a_rank_killed_mid_split_resumes_to_the_same_folder(finished_project, tm
     _, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
     assert batch_bytes(folder) == batch_bytes(reference)
-    resumed, whole = without_times(folder), without_times(reference)
-    for entry in whole["batches"]:  # the files the killed run wrote were adopted as found
-        entry.pop("device")
-    for entry in resumed["batches"]:
-        entry.pop("device", None)
-    assert resumed == whole
+    # the files the killed run wrote were adopted as found
+    assert without_devices(without_times(folder)) == without_devices(without_times(reference))
 
 
 def test_bsf_run_nproc_shares_the_simulations_and_is_one_run(finished_project, tmp_path) -> None:
