@@ -29,7 +29,7 @@ ON_THIS_BOX = (
     ('--nproc-per-node="${SLURM_GPUS_PER_NODE##*:}"', "--nproc-per-node=2"),
 )
 LIVE = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "SUSPENDED", "SIGNALING"}
-PIPELINE = ["simulate-tune", "tune", "simulate-test", "report"]
+PIPELINE = ["simulate-tune", "tune", "simulate-test", "report", "exit"]
 # 36 batches a split of about a tenth of a second each on two ranks: a requeue after the
 # second batch lands mid-split
 LONG = TINY_DIGITS + "\n[simulate]\ntimesteps = 100\nbatch_size = 10\n"
@@ -203,10 +203,10 @@ def test_a_requeued_job_resumes_where_it_stopped(slurm, finished_project, tmp_pa
     assert [(r["state"], r["stage"]) for r in runs] == [
         ("cancelled", "simulate-tune"),
         ("cancelled", "simulate-test"),
-        ("done", "report"),
+        ("done", "exit"),
     ], job.story()
     assert [r["ranks"] for r in runs] == [2, 2, 2]
-    assert runs[2]["stages"] == ["simulate-test", "report"]  # finished stages were kept
+    assert runs[2]["stages"] == ["simulate-test", "report", "exit"]  # finished ones kept
     now = written(project)
     assert {name: now.get(name) for name in kept} == kept  # adopted, not written again
     for split in ("tune", "test"):
