@@ -91,14 +91,18 @@ def timestep_ticks(last: int, width: int) -> list[int]:
     return sorted({round(1 + (last - 1) * i / (count - 1)) for i in range(count)})
 
 
-def energy(joules: float | None) -> str:
-    """An energy with the unit that keeps it readable: `5.668 µJ`; `—` for none."""
+def energy(joules: float | None, significant: int | None = None) -> str:
+    """An energy with the unit that keeps it readable: `5.668 µJ` (three decimals), or
+    to `significant` digits (`129.6 µJ`, for narrow columns); `—` for none."""
     if joules is None:
         return "—"
-    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
-        if joules >= scale:
-            return f"{joules / scale:.3f} {unit}"
-    return f"{joules / 1e-12:.1f} pJ"
+    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if joules >= scale or unit == "pJ":
+            value = joules / scale
+            if significant is not None:
+                return f"{number(value, significant)} {unit}"
+            return f"{value:.1f} {unit}" if unit == "pJ" else f"{value:.3f} {unit}"
+    raise AssertionError("unreachable")
 
 
 def energy_model(model: str | None) -> str:

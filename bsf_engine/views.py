@@ -547,7 +547,8 @@ def exit_rows(view: ExitView) -> list[ExitRow]:
         if point.index is None:
             rows.append(ExitRow(name, point.label, "misses target", *("—",) * 6))
             continue
-        steps = f"{test['mean_steps']:.1f} / {test['median_steps']:.0f} / {test['p95_steps']:.0f}"
+        mean = number(float(test["mean_steps"]), 3)  # 12.5, 129
+        steps = f"{mean} / {test['median_steps']:.0f} / {test['p95_steps']:.0f}"
         rows.append(
             ExitRow(
                 name,
@@ -555,7 +556,7 @@ def exit_rows(view: ExitView) -> list[ExitRow]:
                 _threshold_text(point.threshold_label, point.threshold),
                 f"{100 * test['accuracy']:.2f}%",
                 steps,
-                display.energy(test["energy_J"]),
+                display.energy(test["energy_J"], significant=4),
                 _signed_change(point.reduction_vs_fixed_bsf_pct),
                 _signed_change(point.reduction_vs_final_pct),
                 f"{100 * point.tune['accuracy']:.2f}%",
