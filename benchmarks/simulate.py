@@ -445,7 +445,10 @@ def sj_multi(
         net = prepare_model_for_precision(net, device, config).model
         note = f"{SHORT[dtype]} convs, float32 membrane (its precision API: Triton)"
     elif device.type == "cuda":
-        chosen = functional.neuron_implementation("if", device)["implementation"]
+        try:
+            chosen = functional.neuron_implementation("if", device)["implementation"]
+        except Exception as exc:  # only the note needs it
+            chosen = f"unknown ({describe(exc)})"
         note = f"float32 (TF32 convs, PyTorch's default), IF implementation: {chosen}"
     else:
         note = "float32, IF implementation: torch (CPU)"
