@@ -15,6 +15,26 @@ Then peak RSS of a simulation at T = 64 and T = 1024 (fresh processes), and
 spike storage: bytes per batch and read time against the reference layout
 (float32 [T, B, C] arrays in a compressed npz).
 
+Device mode, for a GPU (`--device cpu` runs the same code, e.g. at tiny sizes):
+
+    python benchmarks/simulate.py --device cuda [--batches 256,1024] [--timesteps 64]
+        [--dtype bfloat16] [--nets vgg19,vgg11,resnet18] [--rounds 5] [--json FILE]
+
+per net and batch, interleaved, synchronised around every timed call, after one
+warm-up call each (kernels compiled, graphs captured), medians over the rounds:
+  ours                   the simulator's defaults (float32: true float32, TF32 off)
+  ours-bf16[+compile|+triton][+graph]   --dtype convs with a float32 membrane, with
+                         each scan (scans.py) and with CUDA graphs: what each option buys
+  step-oracle            the step-by-step loop, float32, over its first --oracle-steps
+  sj-multi-bf16|fp32     SpikingJelly multi-step in time chunks as long as ours, its
+                         IF implementation of choice (bf16 through its precision API)
+  ann-bf16|fp32          dense forwards of the same network (images/s): the limit
+with the spikes of each next to ours (options must agree exactly), the ratios to the
+goals (best ours ≥ 0.9× the ANN, ≥ 1.5× SpikingJelly), the full CIFAR-10 VGG19
+experiment's time extrapolated from the VGG19 rates (goal < 10 min), and the peak GPU
+memory of one VGG19 simulation at T = 64 and 3000 (--memory-*). benchmarks/gpu_check.sh
+runs all of it on a lent GPU in one go.
+
 SpikingJelly is a benchmark-only dependency: `make bench-setup` installs it.
 """
 
@@ -22,6 +42,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
+import importlib.metadata
 import io
 import json
 import os
@@ -30,7 +52,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,10 +66,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bsf_engine.convert import measure_scales, normalise  # noqa: E402
-from bsf_engine.models.net import MultiExitNet, ResidualBlock, build_model  # noqa: E402
+from bsf_engine.models.net import (  # noqa: E402
+    ConvBlock,
+    Head,
+    MultiExitNet,
+    ResidualBlock,
+    build_model,
+)
 from bsf_engine.models.spec import ModelSpec  # noqa: E402
+from bsf_engine.models.walk import HeadLayer, walk  # noqa: E402
+from bsf_engine.snn import scans  # noqa: E402
 from bsf_engine.snn.oracle import simulate_stepwise  # noqa: E402
-from bsf_engine.snn.simulator import Simulator  # noqa: E402
+from bsf_engine.snn.simulator import (  # noqa: E402
+    DTYPES,
+    SimulationResult,
+    Simulator,
+    default_memory_budget,
+    float32_convolutions,
+)
 from bsf_engine.spikes.store import encode_batch, read_batch_file  # noqa: E402
 
 
@@ -62,7 +102,7 @@ def random_network(arch: str, seed: int = 0) -> MultiExitNet:
     return normalise(model, scales)
 
 
-ARCH_IC = {"vgg11": 3, "vgg19": 6, "vggtiny": 2}
+ARCH_IC = {"vgg11": 3, "vgg19": 6, "vggtiny": 2, "resnet18": 3}
 
 
 def digits_network() -> tuple[MultiExitNet, torch.Tensor, str]:
@@ -87,6 +127,9 @@ def digits_network() -> tuple[MultiExitNet, torch.Tensor, str]:
 
 # -- SpikingJelly ---------------------------------------------------------------------
 def spikingjelly_network(model: MultiExitNet, multi_step: bool) -> nn.Module | None:
+    """The network as SpikingJelly modules, layer for layer in the walk's order: each conv
+    (a residual block's conv1, and conv2 plus its shortcut) into an IFNode with soft
+    reset, each head a pool → IFNode → linear → IFNode."""
     try:
         from spikingjelly.activation_based import layer, neuron
     except ImportError:
@@ -99,39 +142,52 @@ def spikingjelly_network(model: MultiExitNet, multi_step: bool) -> nn.Module | N
     def if_node() -> nn.Module:
         return neuron.IFNode(v_threshold=1.0, v_reset=None, step_mode=mode)
 
+    def key(name: str) -> str:  # module names cannot hold dots
+        return name.replace(".", "_")
+
     class SJNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            assert not any(isinstance(b, ResidualBlock) for b in model.blocks)
-            self.convs = nn.ModuleList(stateless(copy.deepcopy(b.conv)) for b in model.blocks)
-            self.neurons = nn.ModuleList(if_node() for _ in model.blocks)
-            self.taps = {model.tapped_block(h): h for h in model.head_names}
-            self.pools = nn.ModuleDict(
-                {
-                    h: stateless(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
-                    for h in model.head_names
-                }
-            )
-            self.pool_neurons = nn.ModuleDict({h: if_node() for h in model.head_names})
-            self.fcs = nn.ModuleDict(
-                {h: stateless(copy.deepcopy(model.heads[h].fc)) for h in model.head_names}
-            )
-            self.out_neurons = nn.ModuleDict({h: if_node() for h in model.head_names})
+            self.layers = list(walk(model.spec))
+            self.ops = nn.ModuleDict()
+            self.neurons = nn.ModuleDict()
+            for item in self.layers:
+                if isinstance(item, HeadLayer):
+                    pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                    self.ops[key(item.pool)] = stateless(pool)
+                    head = model.heads[item.name]
+                    assert isinstance(head, Head)
+                    self.ops[key(item.output)] = stateless(copy.deepcopy(head.fc))
+                    self.neurons[key(item.pool)] = if_node()
+                    self.neurons[key(item.output)] = if_node()
+                    continue
+                block = model.layer(item)
+                if isinstance(block, ResidualBlock):
+                    for part in ("conv1", "conv2", "shortcut"):
+                        conv = copy.deepcopy(getattr(block, part))
+                        self.ops[f"{key(item.name)}_{part}"] = stateless(conv)
+                    self.neurons[key(f"{item.name}.mid")] = if_node()
+                else:
+                    assert isinstance(block, ConvBlock)
+                    self.ops[key(item.name)] = stateless(copy.deepcopy(block.conv))
+                self.neurons[key(item.name)] = if_node()
             self.order = model.head_names
 
         def forward(self, x):
             outputs = {}
-            for index, (conv, node) in enumerate(zip(self.convs, self.neurons)):
-                x = node(conv(x))
-                if index in self.taps and self.taps[index] != "final":
-                    outputs[self.taps[index]] = self._head(self.taps[index], x)
-            outputs["final"] = self._head("final", x)
+            for item in self.layers:
+                if isinstance(item, HeadLayer):
+                    pooled = self.neurons[key(item.pool)](self.ops[key(item.pool)](x))
+                    fc = self.ops[key(item.output)](pooled)
+                    outputs[item.name] = self.neurons[key(item.output)](fc)
+                elif item.kind == "residual":
+                    name = key(item.name)
+                    mid = self.neurons[key(f"{item.name}.mid")](self.ops[f"{name}_conv1"](x))
+                    current = self.ops[f"{name}_conv2"](mid) + self.ops[f"{name}_shortcut"](x)
+                    x = self.neurons[name](current)
+                else:
+                    x = self.neurons[key(item.name)](self.ops[key(item.name)](x))
             return [outputs[h] for h in self.order]
-
-        def _head(self, name, x):
-            return self.out_neurons[name](
-                self.fcs[name](self.pool_neurons[name](self.pools[name](x)))
-            )
 
     return SJNet().eval()
 
@@ -316,21 +372,455 @@ def storage(name: str, model: MultiExitNet, x: torch.Tensor, timesteps: int) -> 
     print(f"ratio read time ours / reference: {t_ours / t_ref:.2f}")
 
 
+# -- device mode: --device cuda (or cpu: the same code at small sizes) -------------------
+SHORT = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+# the full CIFAR-10 VGG19 experiment: 10,000 tune + 10,000 test images × T = 3000
+FULL_IMAGES, FULL_T = 20_000, 3000
+
+
+@dataclass
+class Contender:
+    run: Callable[[], Any]  # one simulation (or ANN forwards); returns what it computed
+    work: int  # image-timesteps per call (images for the ANN)
+    note: str = ""
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def release(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def describe(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:160] if lines else ''}"
+
+
+def ours_variants(dtype: torch.dtype) -> list[tuple[str, dict]]:
+    """(label, Simulator options): its defaults, then `dtype` with each scan, each with
+    and without CUDA graphs (those the device cannot run are reported as such)."""
+    variants: list[tuple[str, dict]] = [("ours", {})]
+    for graph in (False, True):
+        for scan in scans.SCANS:
+            if dtype == torch.float32 and scan == "loop" and not graph:
+                continue  # that is "ours"
+            name = f"ours-{SHORT[dtype]}" + ("" if scan == "loop" else f"+{scan}")
+            name += "+graph" if graph else ""
+            variants.append((name, {"dtype": dtype, "scan": scan, "cuda_graph": graph}))
+    return variants
+
+
+def sj_multi(
+    model: MultiExitNet,
+    x: torch.Tensor,
+    timesteps: int,
+    chunk: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Contender | None:
+    """SpikingJelly multi-step, `chunk` steps a call (its state carries, so memory stays
+    bounded as ours does), its fastest IF implementation: chosen by SpikingJelly itself
+    (native CUDA if built, else Triton, else torch); bf16/fp16 through its precision
+    API, which keeps a float32 membrane as ours does (Triton only)."""
+    net = spikingjelly_network(model, multi_step=True)
+    if net is None:
+        return None
+    from spikingjelly.activation_based import functional
+
+    net = net.to(device, dtype)
+    for param in net.parameters():
+        param.requires_grad_(False)
+    if dtype != torch.float32:
+        from spikingjelly.activation_based.precision import (
+            PrecisionConfig,
+            prepare_model_for_precision,
+        )
+
+        config = PrecisionConfig(mode="fp32", neuron_storage="fp32")
+        net = prepare_model_for_precision(net, device, config).model
+        note = f"{SHORT[dtype]} convs, float32 membrane (its precision API: Triton)"
+    elif device.type == "cuda":
+        try:
+            chosen = functional.neuron_implementation("if", device)["implementation"]
+        except Exception as exc:  # only the note needs it
+            chosen = f"unknown ({describe(exc)})"
+        note = f"float32 (TF32 convs, PyTorch's default), IF implementation: {chosen}"
+    else:
+        note = "float32, IF implementation: torch (CPU)"
+    x = x.to(device, dtype)
+    heads = len(model.head_names)
+    classes = model.spec.num_classes
+
+    def run() -> dict[str, torch.Tensor]:
+        functional.reset_net(net)
+        record = torch.zeros(
+            (heads, timesteps, x.shape[0], classes), dtype=torch.bool, device=device
+        )
+        with torch.no_grad():
+            for start in range(0, timesteps, chunk):
+                steps = min(chunk, timesteps - start)
+                outs = net(x.unsqueeze(0).expand(steps, *x.shape))
+                for index, spikes in enumerate(outs):
+                    record[index, start : start + steps] = spikes.bool()
+        record = record.cpu()
+        return {h: record[i] for i, h in enumerate(model.head_names)}
+
+    return Contender(run, x.shape[0] * timesteps, note)
+
+
+def ann_forward(model: MultiExitNet, x: torch.Tensor, dtype: torch.dtype, reps: int) -> Contender:
+    """`reps` dense forwards of the same network in `dtype` (channels_last on CUDA)."""
+    device = x.device
+    ann = copy.deepcopy(model).to(device, dtype).eval()
+    x = x.to(dtype)
+    if device.type == "cuda":
+        ann = ann.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def run() -> None:
+        with torch.no_grad(), float32_convolutions(device, dtype):
+            for _ in range(reps):
+                ann(x)
+
+    return Contender(run, x.shape[0] * reps, f"{reps} forward{'s' if reps > 1 else ''} a call")
+
+
+def device_contenders(
+    model: MultiExitNet,
+    x: torch.Tensor,
+    args: argparse.Namespace,
+    dtype: torch.dtype,
+    budget: int,
+) -> tuple[dict[str, Contender], dict[str, str], int]:
+    """Every contender for one net and batch, with the ones that could not be made."""
+    device, timesteps = x.device, args.timesteps
+    contenders: dict[str, Contender] = {}
+    failed: dict[str, str] = {}
+    wanted = set(args.variants.split(",")) if args.variants else None
+    chunk = Simulator(model, device=device, memory_budget=budget).chunk_length(x.shape[0])
+    for name, options in ours_variants(dtype):
+        if wanted and name not in wanted:
+            continue
+        try:
+            sim = Simulator(model, device=device, memory_budget=budget, **options)
+        except (ValueError, RuntimeError) as exc:
+            failed[name] = describe(exc)
+            continue
+        contenders[name] = Contender(partial(sim.run, x, timesteps), x.shape[0] * timesteps)
+    steps = min(args.oracle_steps, timesteps)
+    if not wanted or "step-oracle" in wanted:
+        contenders["step-oracle"] = Contender(
+            lambda: simulate_stepwise(model, x, steps, dtype=torch.float32, device=device),
+            x.shape[0] * steps,
+            f"float32, its rate over the first {steps} steps",
+        )
+    for sj_dtype in dict.fromkeys((dtype, torch.float32)):
+        name = f"sj-multi-{SHORT[sj_dtype]}"
+        if wanted and name not in wanted:
+            continue
+        try:
+            made = sj_multi(model, x, timesteps, chunk, sj_dtype, device)
+        except Exception as exc:  # SpikingJelly refuses this setting here: say so, go on
+            failed[name] = describe(exc)
+            continue
+        if made is None:
+            failed[name] = "SpikingJelly is not installed (make bench-setup)"
+        else:
+            contenders[name] = made
+    reps = 10 if device.type == "cuda" else 1
+    for ann_dtype in dict.fromkeys((dtype, torch.float32)):
+        name = f"ann-{SHORT[ann_dtype]}"
+        if not wanted or name in wanted:
+            contenders[name] = ann_forward(model, x, ann_dtype, reps)
+    return contenders, failed, chunk
+
+
+def measure(
+    contenders: dict[str, Contender], rounds: int, device: torch.device, failed: dict[str, str]
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Warm-up call each (compiles, captures; its output kept for the spike checks), then
+    `rounds` interleaved rounds, synchronised around every timed call. A contender that
+    fails (out of memory, say) is dropped and named; the others go on."""
+    outputs: dict[str, Any] = {}
+    results: dict[str, list[float]] = {}
+    for name in list(contenders):
+        try:
+            with torch.no_grad():
+                outputs[name] = contenders[name].run()
+            sync(device)
+            results[name] = []
+        except Exception as exc:
+            failed[name] = describe(exc)
+            del contenders[name]
+            release(device)
+    for _ in range(rounds):
+        for name in list(contenders):
+            try:
+                sync(device)
+                began = time.perf_counter()
+                with torch.no_grad():
+                    contenders[name].run()
+                sync(device)
+                results[name].append(contenders[name].work / (time.perf_counter() - began))
+            except Exception as exc:
+                failed[name] = describe(exc)
+                del contenders[name], results[name]
+                release(device)
+    return {k: v for k, v in results.items() if v}, outputs
+
+
+def heads_of(output: Any) -> dict[str, torch.Tensor] | None:
+    if isinstance(output, SimulationResult):
+        return output.heads
+    return output if isinstance(output, dict) else None
+
+
+def spike_checks(model: MultiExitNet, dtype: torch.dtype, outputs: dict[str, Any]) -> dict:
+    """What each contender's spikes are next to ours: the options must give exactly
+    ours-<dtype>'s (or ours's); the oracle is compared over the steps it ran."""
+    checks: dict[str, float] = {}
+    heads = {k: h for k, v in outputs.items() if (h := heads_of(v)) is not None}
+    base = f"ours-{SHORT[dtype]}" if f"ours-{SHORT[dtype]}" in heads else "ours"
+    for name, got in heads.items():
+        if name.startswith("ours-") and name != base:
+            reference = base if name.startswith(f"ours-{SHORT[dtype]}") else "ours"
+            if reference in heads:
+                checks[f"{name} vs {reference}"] = mismatch(got, heads[reference])
+        elif name.startswith("sj-multi-"):
+            reference = "ours" if name.endswith("fp32") else base
+            if reference in heads:
+                checks[f"{name} vs {reference}"] = mismatch(got, heads[reference])
+    if "step-oracle" in heads and "ours" in heads:
+        oracle = heads["step-oracle"]
+        steps = next(iter(oracle.values())).shape[0]
+        first = {h: s[:steps] for h, s in heads["ours"].items()}
+        checks[f"ours vs step-oracle (float32, first {steps} steps)"] = mismatch(first, oracle)
+    for name, value in checks.items():
+        verdict = "identical" if value == 0 else f"mismatch {value:.2e}"
+        print(f"spikes {name}: {verdict}")
+    if isinstance(outputs.get("ours"), SimulationResult):
+        result = outputs["ours"]
+        neurons = torch.tensor([p.neurons for p in result.populations], dtype=torch.float64)
+        batch = next(iter(result.heads.values())).shape[1]
+        rates = result.counts.sum(0).double() / (result.timesteps * batch * neurons)
+        print(f"firing rate (ours): mean {100 * rates.mean():.1f}% over populations")
+    return checks
+
+
+def device_speed(
+    name: str, model: MultiExitNet, x: torch.Tensor, args: argparse.Namespace, dtype: torch.dtype
+) -> dict:
+    device = x.device
+    began = time.perf_counter()
+    budget = default_memory_budget(device)  # one budget for all: the same chunk length
+    contenders, failed, chunk = device_contenders(model, x, args, dtype, budget)
+    batch, timesteps = x.shape[0], args.timesteps
+    print(f"\n## {name}: batch {batch}, T = {timesteps}, {args.rounds} interleaved rounds")
+    print(f"ours: chunk {chunk} steps (memory budget {budget / 2**30:.1f} GiB)")
+    results, outputs = measure(contenders, args.rounds, device, failed)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    for key, values in results.items():
+        unit = "images/s" if key.startswith("ann") else "image-timesteps/s"
+        note = contenders[key].note if not key.startswith("ours") else ""
+        print(
+            f"{key:24s} {med[key]:12.1f} {unit:18s} (range {min(values):.1f}-{max(values):.1f})"
+            + (f"  {note}" if note else "")
+        )
+    for key, why in failed.items():
+        print(f"{key:24s} {'-':>12s} not measured: {why}")
+    checks = spike_checks(model, dtype, outputs)
+    ours = {k: v for k, v in med.items() if k.startswith("ours")}
+    ratios: dict[str, float] = {}
+    if ours:
+        best = max(ours, key=lambda k: ours[k])
+        print(f"best of ours: {best}")
+        ann = f"ann-{SHORT[dtype]}"
+        if ann in med:
+            ratios["best / ANN"] = med[best] / med[ann]
+            print(f"ratio {best} / {ann} forward: {ratios['best / ANN']:.2f} (goal >= 0.9)")
+        sj = {k: v for k, v in med.items() if k.startswith("sj-multi")}
+        if sj:
+            fastest = max(sj, key=lambda k: sj[k])
+            ratios["best / SpikingJelly"] = med[best] / med[fastest]
+            print(f"ratio {best} / {fastest}: {ratios['best / SpikingJelly']:.2f} (goal >= 1.5)")
+        if "step-oracle" in med:
+            ratios["best / step-oracle"] = med[best] / med["step-oracle"]
+            print(f"ratio {best} / step-oracle: {ratios['best / step-oracle']:.1f}")
+        base = f"ours-{SHORT[dtype]}" if f"ours-{SHORT[dtype]}" in med else "ours"
+        for key in ours:
+            if key != base and key.startswith(base):
+                print(f"ratio {key} / {base}: {med[key] / med[base]:.2f}")
+        if "ours" in med and base != "ours":
+            print(f"ratio {base} / ours (float32): {med[base] / med['ours']:.2f}")
+    print(f"({time.perf_counter() - began:.0f} s)")
+    return {
+        "batch": batch,
+        "timesteps": timesteps,
+        "chunk": chunk,
+        "median": med,
+        "range": {k: [min(v), max(v)] for k, v in results.items()},
+        "notes": {k: c.note for k, c in contenders.items()},
+        "not_measured": failed,
+        "spikes": checks,
+        "ratios": ratios,
+    }
+
+
+def device_memory(model: MultiExitNet, args: argparse.Namespace, dtype: torch.dtype) -> dict:
+    """Peak GPU memory of one simulation at each T, a fresh simulator every time."""
+    device = torch.device(args.device)
+    batch = args.memory_batch
+    steps = [int(t) for t in args.memory_timesteps.split(",")]
+    print(f"\n## GPU memory peak of one {args.memory_net} simulation, batch {batch}")
+    if device.type != "cuda":
+        print("(torch.cuda.max_memory_allocated: CUDA only, skipped here)")
+        return {}
+    wanted = set(args.memory_variants.split(",")) if args.memory_variants else None
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(3)).to(device)
+    peaks: dict[str, dict[int, float]] = {}
+    print(f"{'variant':24s}" + "".join(f"{f'T = {t}':>14s}" for t in steps) + "   ratio")
+    for name, options in ours_variants(dtype):
+        if wanted and name not in wanted:
+            continue
+        peaks[name] = {}
+        try:
+            for timesteps in steps:
+                release(device)
+                torch.cuda.reset_peak_memory_stats(device)
+                began = time.perf_counter()
+                Simulator(model, device=device, **options).run(x, timesteps)
+                sync(device)
+                peaks[name][timesteps] = torch.cuda.max_memory_allocated(device) / 2**20
+                print(f"  ({name}, T = {timesteps}: {time.perf_counter() - began:.1f} s)")
+        except Exception as exc:
+            print(f"{name:24s} not measured: {describe(exc)}")
+            release(device)
+            continue
+        row = "".join(f"{peaks[name][t]:10.0f} MiB" for t in steps)
+        print(f"{name:24s}{row}   {peaks[name][steps[-1]] / peaks[name][steps[0]]:.3f}")
+    return {"batch": batch, "peak_mib": peaks}
+
+
+def extrapolate(report: dict) -> dict:
+    """The full CIFAR-10 VGG19 experiment's simulation time from the measured VGG19 rates."""
+    runs = report.get("speed", {}).get("vgg19", [])
+    work = FULL_IMAGES * FULL_T
+    print(
+        f"\n## extrapolated: full CIFAR-10 VGG19 experiment ({FULL_IMAGES:,} images × "
+        f"T = {FULL_T} = {work:.2e} image-timesteps, one GPU)"
+    )
+    if not runs:
+        return {}
+    rates: dict[str, tuple[float, int]] = {}
+    for run in runs:
+        for name, rate in run["median"].items():
+            if name.startswith("ours") and rate > rates.get(name, (0.0, 0))[0]:
+                rates[name] = (rate, run["batch"])
+    minutes = {name: work / rate / 60 for name, (rate, _) in rates.items()}
+    for name in sorted(minutes, key=lambda k: minutes[k]):
+        rate, batch = rates[name]
+        print(
+            f"{name:24s} {minutes[name]:8.1f} min  ({rate:,.0f} image-timesteps/s at batch {batch})"
+        )
+    best = min(minutes, key=lambda k: minutes[k])
+    print(f"best: {best}, {minutes[best]:.1f} min (goal < 10 min)")
+    print(
+        "(linear in T: a chunk costs the same at any step; loading and writing spikes not counted)"
+    )
+    return {"minutes": minutes, "best": best}
+
+
+def device_main(args: argparse.Namespace) -> None:
+    device = torch.device(args.device)
+    dtype = DTYPES[args.dtype]
+    began = time.perf_counter()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        print(
+            f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}, "
+            f"cuDNN {torch.backends.cudnn.version()}, Triton "
+            f"{'yes' if scans.triton_importable() else 'no'}"
+        )
+    try:
+        print(f"SpikingJelly {importlib.metadata.version('spikingjelly')}")
+    except importlib.metadata.PackageNotFoundError:
+        print("SpikingJelly is not installed (make bench-setup): its rows are missing")
+    report: dict[str, Any] = {"device": str(device), "dtype": args.dtype, "speed": {}}
+    gen = torch.Generator().manual_seed(1)
+    nets = [n for n in (args.nets or "vgg19,vgg11,resnet18").split(",") if n not in ("", "none")]
+    skipped = []
+    for name in nets:
+        model = random_network(name)
+        for batch in (int(b) for b in args.batches.split(",")):
+            if args.time_limit and time.perf_counter() - began > args.time_limit:
+                skipped.append(f"{name} batch {batch}")
+                continue
+            x = torch.randn(batch, 3, 32, 32, generator=gen).to(device)
+            title = f"{name} at CIFAR shape (random weights), {args.dtype}"
+            result = device_speed(title, model, x, args, dtype)
+            report["speed"].setdefault(name, []).append(result)
+            del x
+            release(device)
+            write_report(args, report)
+        if name == "vgg19":
+            report["extrapolation"] = extrapolate(report)
+    if skipped:
+        print(f"\nnot measured (past --time-limit {args.time_limit:.0f} s): {', '.join(skipped)}")
+        report["skipped"] = skipped
+    if not args.skip_memory:
+        report["memory"] = device_memory(random_network(args.memory_net), args, dtype)
+    print(f"\n(all: {time.perf_counter() - began:.0f} s)")
+    write_report(args, report)
+
+
+def write_report(args: argparse.Namespace, report: dict) -> None:
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--timesteps", type=int, default=64)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--nets", default="vgg11,vgg19,digits")
+    parser.add_argument(
+        "--nets",
+        default=None,
+        help="default: vgg11,vgg19,digits; with --device vgg19,vgg11,resnet18 (none: no speed)",
+    )
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
+    device = parser.add_argument_group("device mode (--device)")
+    device.add_argument("--device", default=None, help="cuda, cuda:N or cpu: the device table")
+    device.add_argument("--batches", default="256,1024")
+    device.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
+    device.add_argument("--variants", default=None, help="only these rows (comma-separated)")
+    device.add_argument("--oracle-steps", type=int, default=8)
+    device.add_argument("--memory-net", default="vgg19")
+    device.add_argument("--memory-batch", type=int, default=256)
+    device.add_argument("--memory-timesteps", default="64,3000")
+    device.add_argument("--memory-variants", default=None, help="default: every ours row")
+    device.add_argument("--json", default=None, help="also write every number to this file")
+    device.add_argument(
+        "--time-limit", type=float, default=None, help="seconds: start no new net/batch after"
+    )
     args = parser.parse_args()
     if args.rss_child is not None:
         rss_child(args.rss_child, args.batch)
         return
+    if args.device is not None:
+        device_main(args)
+        return
+    nets = args.nets or "vgg11,vgg19,digits"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     gen = torch.Generator().manual_seed(1)
-    for name in args.nets.split(","):
+    for name in nets.split(","):
         if name == "digits":
             model, images, what = digits_network()
             x = images[: args.batch]
@@ -340,7 +830,7 @@ def main() -> None:
             model = random_network(name)
             x = torch.randn(args.batch, 3, 32, 32, generator=gen)
             speed(f"{name} at CIFAR shape (random weights)", model, x, args.timesteps, args.rounds)
-    if "vgg11" in args.nets:
+    if "vgg11" in nets:
         model = random_network("vgg11")
         storage("vgg11 (random weights)", model, torch.randn(64, 3, 32, 32, generator=gen), 1024)
     if not args.skip_memory:

@@ -22,7 +22,14 @@ import torch
 from .config.schema import FusionSection
 from .errors import ResourceError
 from .snn.network import Population, spec_populations
-from .snn.simulator import CPU_CHUNK_BYTES, DEFAULT_SUB_BATCH, DTYPES, MAX_CHUNK, chunk_for_budget
+from .snn.simulator import (
+    CPU_CHUNK_BYTES,
+    DEFAULT_SUB_BATCH,
+    DTYPES,
+    MAX_CHUNK,
+    chunk_for_budget,
+    default_memory_budget,
+)
 
 MEMINFO = Path("/proc/meminfo")
 CGROUP_FILES = (  # (limit, usage): cgroup v2, then v1
@@ -114,7 +121,7 @@ class SimulationShape:
     dtype: torch.dtype
     output_delay: bool
     chunk: int | None  # [simulate] chunk (None: from the memory budget)
-    memory_budget: int  # [simulate] memory_mb in bytes
+    memory_budget: int  # [simulate] memory_mb in bytes (or its default for the device)
 
 
 def simulation_bytes(shape: SimulationShape, batch: int, timesteps: int) -> tuple[int, int]:
@@ -124,7 +131,8 @@ def simulation_bytes(shape: SimulationShape, batch: int, timesteps: int) -> tupl
     fill it and while it is packed for the file, per-population counts [T, L] (int64,
     with the copies of encoding them), the images. Device (the host, on the CPU): the
     network, every membrane (and last spikes with the output delay), the input current
-    and one chunk's activations of a sub-batch.
+    and one chunk's activations of a sub-batch, and on CUDA the records again (they
+    stay on the GPU until the batch is done).
     """
     kind = "cuda" if shape.device.type == "cuda" else "cpu"
     sub = min(batch, DEFAULT_SUB_BATCH[kind] or batch)
@@ -150,7 +158,7 @@ def simulation_bytes(shape: SimulationShape, batch: int, timesteps: int) -> tupl
     device = 2 * shape.params * element + membranes + activations
     if kind == "cpu":
         return host + device, 0
-    return host, device
+    return host, device + record + 8 * timesteps * len(shape.pops)
 
 
 def check_simulation(model, settings, cfg, samples: int, available: int | None = None) -> None:
@@ -168,7 +176,7 @@ def check_simulation(model, settings, cfg, samples: int, available: int | None =
         DTYPES[settings.dtype],
         cfg.output_delay,
         cfg.chunk,
-        cfg.memory_mb << 20,
+        default_memory_budget(settings.device) if cfg.memory_mb is None else cfg.memory_mb << 20,
     )
     batch, timesteps = max(1, min(settings.batch_size, samples)), settings.timesteps
     host_free = available_memory() if available is None else available

@@ -206,7 +206,7 @@ def _simulator(project: Project, net: ConvertedNetwork, settings: Settings) -> S
         output_delay=cfg.output_delay,
         init_mem=cfg.init_mem,
         chunk=cfg.chunk,
-        memory_budget=cfg.memory_mb << 20,
+        memory_budget=None if cfg.memory_mb is None else cfg.memory_mb << 20,
     )
 
 

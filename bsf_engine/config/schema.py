@@ -219,7 +219,12 @@ class SimulateSection:
         "timesteps per batched layer call (default: from memory_mb, at most 32)",
         check=_positive,
     )
-    memory_mb: int = opt(1024, "memory budget for one chunk's activations", check=_positive)
+    memory_mb: int | None = opt(
+        None,
+        "memory budget for one chunk's activations (default: half the GPU's free memory "
+        "on CUDA, 1024 on the CPU)",
+        check=_positive,
+    )
 
 
 @dataclass

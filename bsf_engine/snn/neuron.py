@@ -7,6 +7,9 @@ why their spikes agree exactly in float64.
 Layout: a chunk of Tc steps for a batch of B is stored as [Tc·B, …] (time
 outermost), so step t is the contiguous slab of rows t·B … t·B + B − 1 and a
 stateless layer (conv, linear) runs on the whole chunk as one batch.
+
+if_scan is the simulator's default scan; scans.py holds two more of the same
+(torch.compile, a Triton kernel) for GPUs, which give the same spikes.
 """
 
 from __future__ import annotations

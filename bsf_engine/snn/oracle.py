@@ -1,7 +1,8 @@
 """The plain step-by-step simulator: the obvious loop, kept as the test oracle.
 
 Every layer runs once per timestep on a batch of B, the input layer's conv
-included; no chunking, no in-place reuse, no layout tricks.
+included; no chunking, no in-place reuse, no layout tricks. It runs on the CPU
+unless given a device; the records it returns are on the CPU either way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..models.net import MultiExitNet
 from ..models.walk import HeadLayer, walk
 from .network import populations
 from .neuron import if_step
-from .simulator import SimulationResult
+from .simulator import SimulationResult, float32_convolutions
 
 
 @torch.no_grad()
@@ -27,14 +28,29 @@ def simulate_stepwise(
     dtype: torch.dtype = torch.float64,
     output_delay: bool = False,
     init_mem: float = 0.0,
+    device: torch.device | str = "cpu",
 ) -> SimulationResult:
-    model = copy.deepcopy(model).to(dtype).eval()
-    x = x.to(dtype)
+    device = torch.device(device)
+    with float32_convolutions(device, dtype):
+        return _simulate(model, x, timesteps, dtype, output_delay, init_mem, device)
+
+
+def _simulate(
+    model: MultiExitNet,
+    x: Tensor,
+    timesteps: int,
+    dtype: torch.dtype,
+    output_delay: bool,
+    init_mem: float,
+    device: torch.device,
+) -> SimulationResult:
+    model = copy.deepcopy(model).to(device, dtype).eval()
+    x = x.to(device, dtype)
     batch = x.shape[0]
     pops = populations(model)
     index = {p.name: i for i, p in enumerate(pops)}
-    v = {p.name: torch.full((batch, *p.shape), init_mem, dtype=dtype) for p in pops}
-    last = {p.name: torch.zeros((batch, *p.shape), dtype=dtype) for p in pops}
+    v = {p.name: torch.full((batch, *p.shape), init_mem, dtype=dtype, device=device) for p in pops}
+    last = {p.name: torch.zeros((batch, *p.shape), dtype=dtype, device=device) for p in pops}
     classes = model.spec.num_classes
     heads = {
         h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in model.head_names

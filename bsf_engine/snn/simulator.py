@@ -10,14 +10,21 @@ On the CPU (float32), convolutions of spike maps run as exact-integer u8×s8
 convolutions where oneDNN supports them (see spikeconv.py); elsewhere they run
 in the simulation dtype. bf16/fp16 keep a float32 membrane.
 
+CUDA options (off by default until measured; benchmarks/simulate.py --device cuda
+compares them): `scan` picks how the neuron update runs (scans.py: a loop of tensor
+ops, torch.compile, or a Triton kernel), `cuda_graph` replays each full chunk as one
+captured CUDA graph. Every option gives the same spikes.
+
 Recorded per batch: every head's output spikes [T, B, K] (bool) and the number
 of spikes each population emits at each step [T, L] (for data-dependent energy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -25,7 +32,7 @@ from torch import Tensor, nn
 
 from ..models.net import MultiExitNet, ResidualBlock
 from ..models.walk import FeatureLayer, HeadLayer, walk
-from . import spikeconv
+from . import scans, spikeconv
 from .network import Population, populations
 from .neuron import if_scan
 
@@ -42,6 +49,10 @@ DTYPES = {
 # net. On a GPU longer chunks of the whole batch mean fewer, larger kernels.
 MAX_CHUNK = 32
 CPU_CHUNK_BYTES = 16 << 20
+CPU_MEMORY_BUDGET = 1 << 30
+# on CUDA the default budget is this share of the device's free memory when the
+# simulator is made: the rest is for cuDNN workspaces, the records and fragmentation
+CUDA_BUDGET_SHARE = 0.5
 DEFAULT_SUB_BATCH = {"cpu": 64, "cuda": None}
 # u8 convolutions pay off where a layer's output map is large (measured: 1.8-2.8×
 # faster than float32 at ≥ 8×8 outputs, slower at 4×4 and below, where M is small)
@@ -55,6 +66,34 @@ class SimulationResult:
     counts: Tensor  # int64 [T, L], spikes emitted per population and step, summed over the batch
     populations: list[Population]
     timesteps: int
+
+
+def default_memory_budget(device: torch.device | str) -> int:
+    """Bytes a chunk's activations may take: half the free memory of a CUDA device, else
+    1 GiB (on the CPU the cache target below decides the chunk long before that)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        try:
+            free = torch.cuda.mem_get_info(device)[0]
+        except (RuntimeError, AssertionError):
+            return CPU_MEMORY_BUDGET
+        return int(free * CUDA_BUDGET_SHARE)
+    return CPU_MEMORY_BUDGET
+
+
+@contextlib.contextmanager
+def float32_convolutions(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """float32 on CUDA means float32: cuDNN's default TF32 would round the weights to
+    10-bit mantissas. (The flags are process-wide: set for the duration only.)"""
+    if device.type != "cuda" or dtype != torch.float32:
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def chunk_for_budget(
@@ -78,11 +117,25 @@ class Simulator:
         output_delay: bool = False,
         init_mem: float = 0.0,
         chunk: int | None = None,
-        memory_budget: int = 1 << 30,
+        memory_budget: int | None = None,
         conv_backend: str = "auto",
         sub_batch: int | str | None = "auto",
+        scan: str = "loop",
+        cuda_graph: bool = False,
     ) -> None:
+        """memory_budget: bytes for a chunk's activations (default_memory_budget if None).
+        scan: "loop", "compile" or "triton" (CUDA; see scans.py). cuda_graph: capture a
+        full chunk once per batch size and replay it (CUDA)."""
         self.device = torch.device(device)
+        if scan not in scans.SCANS:
+            raise ValueError(f"scan {scan!r}: use one of {', '.join(scans.SCANS)}")
+        if scan == "triton" and not scans.triton_supported(self.device):
+            raise ValueError("scan 'triton' needs a CUDA device and Triton")
+        if cuda_graph and self.device.type != "cuda":
+            raise ValueError("cuda_graph needs a CUDA device")
+        self.scan = scan
+        self.cuda_graph = cuda_graph
+        self._capture: _Capture | None = None
         self.dtype = dtype
         # bf16/fp16 spikes and currents, but the membrane integrates in float32
         self.state_dtype = torch.float64 if dtype == torch.float64 else torch.float32
@@ -105,7 +158,9 @@ class Simulator:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.cl_pops = self._channels_last_populations()
         self.chunk = chunk
-        self.memory_budget = memory_budget
+        self.memory_budget = (
+            default_memory_budget(self.device) if memory_budget is None else memory_budget
+        )
         kind = "cuda" if self.device.type == "cuda" else "cpu"
         self.sub_batch = DEFAULT_SUB_BATCH[kind] if sub_batch == "auto" else sub_batch
 
@@ -189,6 +244,12 @@ class Simulator:
         Images are independent, so a batch may run as sub-batches one after the
         other with exactly the same result.
         """
+        with float32_convolutions(self.device, self.dtype):
+            return self._run_batches(x, timesteps, progress)
+
+    def _run_batches(
+        self, x: Tensor, timesteps: int, progress: Callable[[int], None] | None
+    ) -> SimulationResult:
         batch = x.shape[0]
         size = self.sub_batch or batch
         if size >= batch:
@@ -218,36 +279,102 @@ class Simulator:
         progress: Callable[[int], None] | None,
     ) -> SimulationResult:
         batch = x.shape[0]
-        x = x.to(self.device, self.state_dtype)
-        state = _State(
-            batch,
-            self._layout(self.pops[0].name, self.first_conv(x)),
-            {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
-        )
-        if self.output_delay:
-            state.last = {p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops}
-        classes = self.model.spec.num_classes
-        heads = {
-            h: torch.zeros((timesteps, batch, classes), dtype=torch.bool) for h in self.head_names
-        }
-        counts = torch.zeros((timesteps, len(self.pops)), dtype=torch.int64)
         chunk = self.chunk_length(batch)
+        x = x.to(self.device, self.state_dtype)
+        first_current = self._layout(self.pops[0].name, self.first_conv(x))
+        capture = self._captured(batch, chunk, first_current) if self.cuda_graph else None
+        if capture is not None:
+            state = capture.state
+        else:
+            state = _State(
+                batch,
+                first_current,
+                {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
+            )
+            if self.output_delay:
+                state.last = {
+                    p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops
+                }
+        classes = self.model.spec.num_classes
+        # the records stay on the device until the end: no synchronisation per chunk
+        heads = {
+            h: torch.zeros((timesteps, batch, classes), dtype=torch.bool, device=self.device)
+            for h in self.head_names
+        }
+        counts = torch.zeros((timesteps, len(self.pops)), dtype=torch.int64, device=self.device)
+        pending: deque[torch.cuda.Event] = deque()
         start = 0
         while start < timesteps:
             steps = min(chunk, timesteps - start)
             state.steps = steps
-            state.counts = torch.zeros(
-                (steps, len(self.pops)), dtype=torch.float64, device=self.device
-            )
-            outputs = self._chunk(state)
+            if capture is not None and steps == chunk:
+                outputs = self._graph_chunk(capture)
+            else:
+                state.counts = torch.zeros(
+                    (steps, len(self.pops)), dtype=torch.float64, device=self.device
+                )
+                outputs = self._chunk(state)
             for name, spikes in outputs.items():
-                block = spikes.reshape(steps, batch, classes).bool()
-                heads[name][start : start + steps] = block.cpu()
-            counts[start : start + steps] = state.counts.round().long().cpu()
+                heads[name][start : start + steps] = spikes.reshape(steps, batch, classes).bool()
+            counts[start : start + steps] = state.counts.round().long()
             start += steps
+            if self.device.type == "cuda":
+                # at most two chunks queued ahead of the GPU, so progress means work done
+                pending.append(torch.cuda.Event())
+                pending[-1].record()
+                if len(pending) > 2:
+                    pending.popleft().synchronize()
             if progress is not None:
                 progress(start)
-        return SimulationResult(heads, counts, self.pops, timesteps)
+        return SimulationResult(
+            {h: s.cpu() for h, s in heads.items()}, counts.cpu(), self.pops, timesteps
+        )
+
+    # -- CUDA graphs ----------------------------------------------------------------
+    def _captured(self, batch: int, chunk: int, first_current: Tensor) -> _Capture:
+        """The (batch, chunk) capture with its state reset for a new batch of images.
+
+        A graph replays fixed addresses: the membranes, the input current and the
+        counts live in the capture and are reset in place; one capture is kept."""
+        if self._capture is None or self._capture.key != (batch, chunk):
+            self._capture = None  # free the old graph's memory before making the new state
+            state = _State(
+                batch,
+                torch.empty_like(first_current),
+                {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
+            )
+            if self.output_delay:
+                state.last = {
+                    p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops
+                }
+            counts = torch.zeros((chunk, len(self.pops)), dtype=torch.float64, device=self.device)
+            self._capture = _Capture((batch, chunk), state, counts)
+        capture = self._capture
+        state = capture.state
+        state.first_current.copy_(first_current)
+        for v in state.v.values():
+            v.fill_(self.init_mem)
+        for last in state.last.values():
+            last.zero_()
+        return capture
+
+    def _graph_chunk(self, capture: _Capture) -> dict[str, Tensor]:
+        """One full chunk: the first ever runs eagerly (it compiles kernels and picks
+        cuDNN algorithms, which a capture must not do), the second is captured, every
+        one from then on replays the graph."""
+        state = capture.state
+        state.counts = capture.counts
+        if capture.graph is None and not capture.warm:
+            capture.warm = True
+            return self._chunk(state)
+        if capture.graph is None:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                capture.outputs = self._chunk(state)
+            capture.graph = graph
+        capture.graph.replay()
+        assert capture.outputs is not None
+        return capture.outputs
 
     def _state_tensor(
         self, pop: Population, batch: int, value: float, dtype: torch.dtype | None = None
@@ -267,23 +394,39 @@ class Simulator:
 
     def _fire(self, state: _State, name: str, currents: Tensor, constant: bool = False) -> Tensor:
         """Integrate currents into population `name`; returns the spikes it emits."""
-        pop = self.pops[self.pop_index[name]]
-        if constant or currents.dtype != self.dtype:
-            out = torch.empty(
-                (state.steps * state.batch, *pop.shape), dtype=self.dtype, device=self.device
-            )
-            out = self._layout(name, out)
-        else:
+        index = self.pop_index[name]
+        pop = self.pops[index]
+        counted = False
+        if self.scan == "compile":
             currents = self._layout(name, currents)
-            out = currents  # spikes overwrite the currents (each step reads its own first)
-        spikes = if_scan(currents, state.v[name], out, constant=constant)
+            spikes = scans.compiled_scan(
+                currents, state.v[name], state.steps, self.dtype, constant=constant
+            )
+        else:
+            if constant or currents.dtype != self.dtype:
+                out = torch.empty(
+                    (state.steps * state.batch, *pop.shape), dtype=self.dtype, device=self.device
+                )
+                out = self._layout(name, out)
+            else:
+                currents = self._layout(name, currents)
+                out = currents  # spikes overwrite the currents (each step reads its own first)
+            if self.scan == "triton":
+                # the kernel counts too, but the delayed spikes are the ones to count
+                column = None if self.output_delay else state.counts[:, index]
+                spikes = scans.triton_scan(currents, state.v[name], out, constant, column)
+                counted = column is not None
+            else:
+                spikes = if_scan(currents, state.v[name], out, constant=constant)
         if self.output_delay:
             spikes = self._delay(state, name, spikes)
+        if counted:
+            return spikes
         # per image and step a count is at most the population size (< 2^24): exact in float32
         dims = tuple(range(1, spikes.dim()))
         per_row = spikes.sum(dim=dims, dtype=torch.float32)
         per_step = per_row.view(state.steps, state.batch).sum(1, dtype=torch.float64)
-        state.counts[:, self.pop_index[name]] = per_step
+        state.counts[:, index] = per_step
         return spikes
 
     def _delay(self, state: _State, name: str, spikes: Tensor) -> Tensor:
@@ -291,7 +434,7 @@ class Simulator:
         shifted = torch.empty_like(spikes)
         shifted[:batch] = state.last[name]
         shifted[batch:] = spikes[:-batch]
-        state.last[name] = spikes[-batch:].clone()
+        state.last[name].copy_(spikes[-batch:])  # in place: a CUDA graph reads this address
         return shifted
 
     def _convs(self, layers: list[nn.Conv2d], spikes: Tensor) -> list[Tensor]:
@@ -321,6 +464,8 @@ class Simulator:
     def _chunk(self, state: _State) -> dict[str, Tensor]:
         """One chunk of steps through every layer, in the walk's order."""
         outputs: dict[str, Tensor] = {}
+        if self.scan == "triton" and not self.output_delay:
+            state.counts.zero_()  # the kernels add into it (a replayed graph reuses it)
         first = self.features[0]
         spikes = state.first_current
         for layer in self.layers:
@@ -352,7 +497,20 @@ class _State:
     v: dict[str, Tensor]
     last: dict[str, Tensor] = field(default_factory=dict)
     steps: int = 0
-    counts: Tensor | None = None
+    counts: Tensor = field(default_factory=lambda: torch.empty(0))
+
+
+@dataclass
+class _Capture:
+    """A CUDA graph of one full chunk for a (batch, chunk length), with the state and the
+    counts it reads and writes, and the head spikes it leaves (overwritten each replay)."""
+
+    key: tuple[int, int]
+    state: _State
+    counts: Tensor
+    warm: bool = False
+    graph: torch.cuda.CUDAGraph | None = None
+    outputs: dict[str, Tensor] | None = None
 
 
 def _input_conv(block: nn.Module) -> nn.Conv2d:
