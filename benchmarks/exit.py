@@ -4,7 +4,8 @@
                               [--rounds 3]
 
 Writes a synthetic split (benchmarks/synthetic_spikes.py: realistic rates, latencies
-and confusions; batches of 500), then times, each in a fresh process on one thread
+and confusions; batches of 500; kept in benchmarks/.tune-data, which benchmarks/tune.py
+shares), then times, each in a fresh process on one thread
 (bsf's policy for exit and report), interleaved over rounds:
   exit     every stopping policy at every threshold (stopping.tally_split + sweeps):
            what `bsf exit` does per split
@@ -19,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,12 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from synthetic_spikes import cached_split, child_result, peak_rss_mb  # noqa: E402
 
 
 def child(mode: str, folder: Path) -> None:
@@ -67,13 +61,7 @@ def child(mode: str, folder: Path) -> None:
 
 
 def measure(mode: str, folder: Path) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--folder", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_result(__file__, "--child", mode, "--folder", str(folder))
 
 
 def main() -> None:
@@ -88,20 +76,17 @@ def main() -> None:
     if args.child:
         child(args.child, Path(args.folder))
         return
-    from synthetic_spikes import write_split
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "split"
-        began = time.perf_counter()
-        write_split(folder, args.samples, args.timesteps, args.classes)
-        print(
-            f"synthetic split: {args.samples} samples × T = {args.timesteps} × "
-            f"{args.classes} classes (written in {time.perf_counter() - began:.0f} s)"
-        )
-        results: dict[str, list[dict]] = {"exit": [], "report": []}
-        for _ in range(args.rounds):
-            for mode in results:
-                results[mode].append(measure(mode, folder))
+    began = time.perf_counter()
+    folder = cached_split(args.samples, args.timesteps, args.classes)
+    print(
+        f"synthetic split: {args.samples} samples × T = {args.timesteps} × "
+        f"{args.classes} classes (benchmarks/.tune-data; ready in "
+        f"{time.perf_counter() - began:.0f} s)"
+    )
+    results: dict[str, list[dict]] = {"exit": [], "report": []}
+    for _ in range(args.rounds):
+        for mode in results:
+            results[mode].append(measure(mode, folder))
     median = {}
     for mode, runs in results.items():
         seconds = [r["seconds"] for r in runs]

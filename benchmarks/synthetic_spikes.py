@@ -90,3 +90,36 @@ def write_split(
         "batch_size": batch,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+DATA = ROOT / "benchmarks" / ".tune-data"  # git-ignored; splits are kept for the next run
+
+
+def cached_split(samples: int, steps: int, classes: int = 10) -> Path:
+    """A synthetic split of this size under benchmarks/.tune-data, written on first use."""
+    from bsf_engine.layout import MANIFEST
+
+    folder = DATA / f"s{samples}-t{steps}-k{classes}"
+    if not (folder / MANIFEST).is_file():
+        write_split(folder, samples, steps, classes)
+    return folder
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: its own, not a parent's it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child_result(script: str, *args: str) -> dict:
+    """Run `python SCRIPT ARGS` in a fresh process; the JSON of its last stdout line."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])

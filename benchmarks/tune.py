@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,12 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from synthetic_spikes import cached_split, child_result, peak_rss_mb  # noqa: E402
 
 
 def baseline(folder: Path, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +68,7 @@ def child(mode: str, folder: Path, alphas_count: int) -> None:
 
 
 def run(mode: str, folder: Path, alphas: int) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(folder), str(alphas)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return child_result(__file__, "--child", mode, str(folder), str(alphas))
 
 
 def main() -> None:
@@ -95,16 +83,9 @@ def main() -> None:
     if args.child:
         child(args.child[0], Path(args.child[1]), int(args.child[2]))
         return
-    from synthetic_spikes import write_split
-
-    from bsf_engine.layout import MANIFEST
-
-    data = ROOT / "benchmarks" / ".tune-data"
-    full = data / f"s{args.samples}-t{args.timesteps}-k{args.classes}"
-    subset = data / f"s{args.baseline_samples}-t{args.timesteps}-k{args.classes}"
-    for folder, samples in ((full, args.samples), (subset, args.baseline_samples)):
-        if not (folder / MANIFEST).is_file():
-            write_split(folder, samples, args.timesteps, args.classes)
+    full = cached_split(args.samples, args.timesteps, args.classes)
+    subset = cached_split(args.baseline_samples, args.timesteps, args.classes)
+    data = full.parent
     size = (
         f"{args.samples} samples × T = {args.timesteps} × {args.classes} classes × {args.alphas} α"
     )

@@ -16,13 +16,13 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from bsf_engine import layout, views
-from bsf_engine.states import EnergyModel, ExitPolicy
+from bsf_engine.states import ExitPolicy
 
 from .plotting import SizedPlot, log_ticks, log_x, timestep_ticks
+from .retarget import Retargetable, retarget_bindings
 from .tables import Table
 
 POLICIES = tuple(ExitPolicy)
-MODELS = tuple(EnergyModel)
 COLORS = {
     ExitPolicy.FIXED_FINAL: "white",
     ExitPolicy.FIXED_BSF: "cyan",
@@ -32,16 +32,14 @@ COLORS = {
     ExitPolicy.ORACLE: "gray",
 }
 COLUMNS = {"policy": 11, "θ": 11, "acc.": 7, "steps": 14, "energy": 9, "Δ BSF": 7}
-TARGET = Binding.Group("Target")
 
 
-class ExitPane(Widget, can_focus=True):
+class ExitPane(Retargetable, Widget, can_focus=True):
     BINDINGS = [
         Binding("p", "policy(1)", "Policy", tooltip="next policy", id="exit.policy"),
         Binding("P", "policy(-1)", "Policy back", show=False, tooltip="previous", id="exit.back"),
-        Binding("plus,equals_sign", "target(0.01)", "Target +1%", group=TARGET, id="exit.up"),
-        Binding("minus", "target(-0.01)", "Target −1%", group=TARGET, id="exit.down"),
-        Binding("m", "model", "Model", show=False, tooltip="energy model", id="exit.model"),
+        # the model key is left out of the footer: with `p` there it would cut `? Help`
+        *retarget_bindings("exit", show_model=False),
     ]
 
     shows = (layout.EXIT_JSON, layout.EXIT_NPZ)  # reloaded when these change
@@ -171,14 +169,3 @@ class ExitPane(Widget, can_focus=True):
         index = POLICIES.index(ExitPolicy(self.policy))
         self.policy = POLICIES[(index + step) % len(POLICIES)]
         self.draw()
-
-    def action_model(self) -> None:
-        current = self.model or MODELS[0]
-        self.model = MODELS[(MODELS.index(current) + 1) % len(MODELS)]
-        self.load()
-
-    def action_target(self, step: float) -> None:
-        if self.fraction is None:
-            return
-        self.fraction = float(np.clip(round(self.fraction + step, 4), 0.5, 1.0))
-        self.load()

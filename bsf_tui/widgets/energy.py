@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from bsf_engine import layout, views
-from bsf_engine.states import EnergyModel
 
 from ..format import energy, percent
 from .plotting import log_evenly, log_ticks, log_x
+from .retarget import Retargetable, retarget_bindings
 from .tables import Table
 
 COLORS = {"final": "white", "ic": "yellow", "bsf_grid": "cyan", "bsf_emp": "magenta"}
-MODELS = tuple(EnergyModel)
 HEADLINE = {
     "method": 10,
     "acc. at T": 9,
@@ -31,15 +28,8 @@ HEADLINE = {
 }
 
 
-TARGET = Binding.Group("Target")  # one footer entry for + and −
-
-
-class EnergyPane(Widget, can_focus=True):
-    BINDINGS = [
-        Binding("m", "model", "Model", tooltip="energy model", id="energy.model"),
-        Binding("plus,equals_sign", "target(0.01)", "Target +1%", group=TARGET, id="energy.up"),
-        Binding("minus", "target(-0.01)", "Target −1%", group=TARGET, id="energy.down"),
-    ]
+class EnergyPane(Retargetable, Widget, can_focus=True):
+    BINDINGS = retarget_bindings("energy")
 
     shows = (layout.REPORT_JSON, layout.SNN_JSON)  # reloaded when these change
 
@@ -119,14 +109,3 @@ class EnergyPane(Widget, can_focus=True):
         plt.xlabel(f"{view.model_label} energy (µJ, log)")
         plt.ylabel("accuracy")
         plot.refresh()
-
-    def action_model(self) -> None:
-        current = self.model or MODELS[0]
-        self.model = MODELS[(MODELS.index(current) + 1) % len(MODELS)]
-        self.load()
-
-    def action_target(self, step: float) -> None:
-        if self.fraction is None:
-            return
-        self.fraction = float(np.clip(round(self.fraction + step, 4), 0.5, 1.0))
-        self.load()
