@@ -149,7 +149,7 @@ class ExitPane(Retargetable, Widget, can_focus=True):
         plt.clear_figure()
         plot.sized = None
         counts = view.histogram(self.policy)
-        label = ExitPolicy(self.policy).label
+        label = str(self.policy)  # the short name: a label cut the title at 80 columns
         if counts is None:
             plt.title(f"{label}: no θ reaches the target on tune")
             plot.refresh()
