@@ -91,18 +91,19 @@ def timestep_ticks(last: int, width: int) -> list[int]:
     return sorted({round(1 + (last - 1) * i / (count - 1)) for i in range(count)})
 
 
+ENERGY_UNITS = (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9))
+
+
 def energy(joules: float | None, significant: int | None = None) -> str:
-    """An energy with the unit that keeps it readable: `5.668 µJ` (three decimals), or
-    to `significant` digits (`129.6 µJ`, for narrow columns); `—` for none."""
+    """An energy with the unit that keeps it readable: `5.668 µJ` (three decimals; pJ one),
+    or to `significant` digits (`129.6 µJ`, for narrow columns); `—` for none."""
     if joules is None:
         return "—"
-    for unit, scale in (("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if joules >= scale or unit == "pJ":
-            value = joules / scale
-            if significant is not None:
-                return f"{number(value, significant)} {unit}"
-            return f"{value:.1f} {unit}" if unit == "pJ" else f"{value:.3f} {unit}"
-    raise AssertionError("unreachable")
+    unit, scale = next(((u, s) for u, s in ENERGY_UNITS if joules >= s), ("pJ", 1e-12))
+    value = joules / scale
+    if significant is not None:
+        return f"{number(value, significant)} {unit}"
+    return f"{value:.{1 if unit == 'pJ' else 3}f} {unit}"
 
 
 def energy_model(model: str | None) -> str:

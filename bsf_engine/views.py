@@ -463,6 +463,17 @@ class ExitView:
     def timesteps(self) -> int:
         return int(self.record["timesteps"])
 
+    def curve(self, policy: str, most: int) -> tuple[np.ndarray, np.ndarray]:
+        """The policy's test sweep as a Pareto curve: (energy per image in J, accuracy),
+        ordered by energy, thinned evenly to at most `most` points."""
+        import numpy as np
+
+        sweep = self.test[policy]
+        energy = np.asarray(sweep.energy[self.model])
+        order = np.argsort(energy, kind="stable")
+        keep = order[np.linspace(0, len(order) - 1, min(len(order), most)).astype(int)]
+        return energy[keep], sweep.accuracy[keep]
+
     def histogram(self, policy: str) -> np.ndarray | None:
         """Test samples exiting in each bin of steps at the policy's chosen θ (None when
         it does not reach the target on tune)."""
@@ -510,14 +521,12 @@ class ExitRow:
     """One stopping policy's operating point, as the faces print it."""
 
     policy: str
-    label: str
     threshold: str  # `t = 31`, `p ≥ 0.998`, `z ≥ 2.6`
     accuracy: str  # on test
     steps: str  # mean / median / p95 exit step on test
     energy: str  # per image, on test
     vs_fixed_bsf: str  # energy change against fixed-t BSF (− saves)
     vs_final: str  # … against fixed-t final-only
-    tune_accuracy: str
 
 
 def _signed_change(reduction: float | None) -> str:
@@ -545,21 +554,19 @@ def exit_rows(view: ExitView) -> list[ExitRow]:
     for name, point in view.points.items():
         test = point.test
         if point.index is None:
-            rows.append(ExitRow(name, point.label, "misses target", *("—",) * 6))
+            rows.append(ExitRow(name, "misses target", *("—",) * 5))
             continue
         mean = number(float(test["mean_steps"]), 3)  # 12.5, 129
         steps = f"{mean} / {test['median_steps']:.0f} / {test['p95_steps']:.0f}"
         rows.append(
             ExitRow(
                 name,
-                point.label,
                 _threshold_text(point.threshold_label, point.threshold),
                 f"{100 * test['accuracy']:.2f}%",
                 steps,
                 display.energy(test["energy_J"], significant=4),
                 _signed_change(point.reduction_vs_fixed_bsf_pct),
                 _signed_change(point.reduction_vs_final_pct),
-                f"{100 * point.tune['accuracy']:.2f}%",
             )
         )
     return rows

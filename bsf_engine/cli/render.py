@@ -273,17 +273,13 @@ def exit_test_read(view) -> str:
 def exit_plots(view, policy: str, width: int, color: bool) -> str:
     """The Pareto curves on test (accuracy against mean energy per image, log x) and the
     exit-step histogram of `policy` at its chosen θ."""
-    import numpy as np
-
-    from ..stopping import BY_NAME
+    from ..states import ExitPolicy
     from . import plots
 
     series = {}
-    for name, sweep in view.test.items():
-        energy = np.asarray(sweep.energy[view.model]) * 1e6
-        order = np.argsort(energy, kind="stable")
-        keep = order[np.linspace(0, len(order) - 1, min(len(order), 300)).astype(int)]
-        series[BY_NAME[name].label] = (energy[keep], sweep.accuracy[keep])
+    for name in view.test:
+        energy, accuracy = view.curve(name, 300)
+        series[ExitPolicy(name).label] = (energy * 1e6, accuracy)
     pareto = plots.curves(
         f"test accuracy against {view.model_label} energy per image (µJ, log scale)",
         series,
@@ -295,7 +291,7 @@ def exit_plots(view, policy: str, width: int, color: bool) -> str:
         color=color,
     )
     counts = view.histogram(policy)
-    label = BY_NAME[policy].label
+    label = ExitPolicy(policy).label
     if counts is None:
         return pareto + f"\n{label}: no θ reaches the target on the tune split"
     point = view.points[policy]

@@ -283,18 +283,7 @@ class Simulator:
         x = x.to(self.device, self.state_dtype)
         first_current = self._layout(self.pops[0].name, self.first_conv(x))
         capture = self._captured(batch, chunk, first_current) if self.cuda_graph else None
-        if capture is not None:
-            state = capture.state
-        else:
-            state = _State(
-                batch,
-                first_current,
-                {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
-            )
-            if self.output_delay:
-                state.last = {
-                    p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops
-                }
+        state = capture.state if capture is not None else self._new_state(batch, first_current)
         classes = self.model.spec.num_classes
         # the records stay on the device until the end: no synchronisation per chunk
         heads = {
@@ -338,15 +327,7 @@ class Simulator:
         counts live in the capture and are reset in place; one capture is kept."""
         if self._capture is None or self._capture.key != (batch, chunk):
             self._capture = None  # free the old graph's memory before making the new state
-            state = _State(
-                batch,
-                torch.empty_like(first_current),
-                {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
-            )
-            if self.output_delay:
-                state.last = {
-                    p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops
-                }
+            state = self._new_state(batch, torch.empty_like(first_current))
             counts = torch.zeros((chunk, len(self.pops)), dtype=torch.float64, device=self.device)
             self._capture = _Capture((batch, chunk), state, counts)
         capture = self._capture
@@ -375,6 +356,17 @@ class Simulator:
         capture.graph.replay()
         assert capture.outputs is not None
         return capture.outputs
+
+    def _new_state(self, batch: int, first_current: Tensor) -> _State:
+        """Fresh membranes (and last spikes, with the output delay) for a batch."""
+        state = _State(
+            batch,
+            first_current,
+            {p.name: self._state_tensor(p, batch, self.init_mem) for p in self.pops},
+        )
+        if self.output_delay:
+            state.last = {p.name: self._state_tensor(p, batch, 0.0, self.dtype) for p in self.pops}
+        return state
 
     def _state_tensor(
         self, pop: Population, batch: int, value: float, dtype: torch.dtype | None = None

@@ -112,11 +112,9 @@ class ExitPane(Retargetable, Widget, can_focus=True):
         plt.clear_data()
         plt.clear_figure()
         spans = []
-        for name, sweep in view.test.items():
-            energy = np.asarray(sweep.energy[view.model]) * 1e6
-            order = np.argsort(energy, kind="stable")
-            keep = order[np.linspace(0, len(order) - 1, min(len(order), 200)).astype(int)]
-            x, y = energy[keep], sweep.accuracy[keep]
+        for name in view.test:
+            energy, y = view.curve(name, 200)
+            x = energy * 1e6
             positive = x > 0
             if not positive.any():
                 continue
